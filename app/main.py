@@ -1,0 +1,58 @@
+"""The FastAPI app factory and its lifespan: everything heavy is built once, here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.db import make_engine, session_factory, upgrade
+from app.engine_service import EngineService
+from app.routes import answer, health
+from app.settings import Settings
+from app.state import AppState
+from bot.encoder import TextEncoder
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None = None) -> FastAPI:
+    """A Webcare app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = make_engine(settings.database_url)
+        await run_in_threadpool(upgrade, db)
+        sessions = session_factory(db)
+        engines = EngineService(settings, sessions, encoder)
+        await run_in_threadpool(engines.refresh, force=True)
+        app.state.webcare = AppState(settings=settings, db=db, sessions=sessions, engines=engines)
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = FastAPI(
+        title="Webcare",
+        version="0.1.0",
+        description="Answers customers on social media from a curated FAQ; hands hard cases to people.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc'] if p != 'body') or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
+
+    app.include_router(health.router)
+    app.include_router(answer.router)
+    return app

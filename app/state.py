@@ -1,0 +1,31 @@
+"""What the app builds once at start (engine, sessions, encoder) and how routes reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.engine_service import EngineService
+from app.settings import Settings
+
+
+@dataclass
+class AppState:
+    """The process-wide objects, built by the lifespan and shared by every request."""
+
+    settings: Settings
+    db: Engine
+    sessions: sessionmaker[Session]
+    engines: EngineService
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.webcare
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]

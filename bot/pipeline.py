@@ -1,0 +1,68 @@
+"""The answer engine: encode once, classify, search, detect sensitive cases, then let the policy decide."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.encoder import TextEncoder
+from bot.intent_classifier import IntentClassifier
+from bot.personal_data import find_personal_data
+from bot.policy import PolicyConfig, Understanding, decide
+from bot.replies import Replies
+from bot.retrieval import FaqRetriever
+from bot.sensitive import SensitiveDetector
+from bot.text_signals import read_signals
+from bot.types import ConversationContext, Decision
+
+CANDIDATES = 5
+RANKING = 10
+
+
+@dataclass
+class AnswerEngine:
+    """Everything needed to decide about a message; built once, shared by every request."""
+
+    encoder: TextEncoder
+    retriever: FaqRetriever
+    classifier: IntentClassifier
+    sensitive: SensitiveDetector
+    config: PolicyConfig
+    replies: Replies
+
+    def understand(self, texts: Sequence[str]) -> list[Understanding]:
+        """Understand a batch of messages with one encoder call."""
+        signals = [read_signals(text) for text in texts]
+        # The models see the text without @mentions and links; patterns see everything.
+        model_texts = [s.clean or text for s, text in zip(signals, texts, strict=True)]
+        vectors = self.encoder.encode(model_texts)
+        probabilities = self.classifier.probabilities(vectors)
+        found = self.retriever.search(vectors, CANDIDATES)
+        sensitive = self.sensitive.detect(texts, vectors)
+        return [
+            Understanding(
+                text=text,
+                signals=signal,
+                intents=tuple(self.classifier.rank(row, RANKING)),
+                candidates=tuple(candidates),
+                sensitive=tuple(findings),
+                personal_data=tuple(find_personal_data(text)),
+            )
+            for text, signal, row, candidates, findings in zip(
+                texts, signals, probabilities, found, sensitive, strict=True
+            )
+        ]
+
+    def decide_many(
+        self, texts: Sequence[str], contexts: Sequence[ConversationContext] | None = None
+    ) -> list[Decision]:
+        """Decisions for a batch of messages, in order."""
+        contexts = contexts or [ConversationContext()] * len(texts)
+        return [
+            decide(u, context=c, retriever=self.retriever, config=self.config, replies=self.replies)
+            for u, c in zip(self.understand(texts), contexts, strict=True)
+        ]
+
+    def decide(self, text: str, context: ConversationContext | None = None) -> Decision:
+        """The decision for one message."""
+        return self.decide_many([text], [context or ConversationContext()])[0]

@@ -1,0 +1,184 @@
+"""The decision: answer, clarify, hand off or ignore, from what the pipeline understood, with reasons."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.personal_data import Finding
+from bot.replies import Replies
+from bot.retrieval import FaqRetriever
+from bot.sensitive import SensitiveFinding
+from bot.text_signals import TextSignals, anger_score
+from bot.types import Action, Candidate, ConversationContext, Decision, IntentScore
+
+FAQ_PREFIX = "faq/"
+SMALL_TALK = ("greeting", "thanks", "goodbye", "chitchat")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """Everything the pipeline learned about one message, before any decision."""
+
+    text: str
+    signals: TextSignals
+    intents: tuple[IntentScore, ...]  # classifier ranking: faq/<id> and conversational intents
+    candidates: tuple[Candidate, ...]  # retrieval ranking of FAQ entries
+    sensitive: tuple[SensitiveFinding, ...]
+    personal_data: tuple[Finding, ...]
+
+    def intent_probability(self, name: str) -> float:
+        return next((s.confidence for s in self.intents if s.name == name), 0.0)
+
+    @property
+    def top_intent(self) -> IntentScore:
+        return self.intents[0] if self.intents else IntentScore("nlu_fallback", 0.0)
+
+    @property
+    def faq_mass(self) -> float:
+        """How much of the classifier's belief is on FAQ entries at all."""
+        return sum(s.confidence for s in self.intents if s.name.startswith(FAQ_PREFIX))
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Thresholds of the decision; the calibration weights were fitted on the demo dev set.
+
+    Confidence for an FAQ answer is a logistic function of retrieval and classifier features,
+    so it reads as "probability the answer is the right entry" (see training/calibrate.py).
+    """
+
+    answer_threshold: float = 0.7
+    clarify_min_similarity: float = 0.55  # the best candidate's cosine, to be worth offering
+    clarify_margin: float = 0.02  # cosine gap under which two candidates count as "close"
+    intent_threshold: float = 0.5  # conversational intent needed to act on it
+    complaint_threshold: float = 0.6
+    anger_threshold: float = 0.75
+    max_failed_attempts: int = 2
+    # weights for [top cosine, gap to runner-up, classifier p(entry), agreement, faq mass]
+    calibration: tuple[float, ...] = (-6.687, 7.311, 7.331, 0.467, 2.694)
+    calibration_bias: float = -1.691
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def faq_features(u: Understanding, position: int = 0) -> tuple[float, ...]:
+    """[cosine, gap to the best other candidate, classifier p(entry), agreement, faq mass]."""
+    chosen = u.candidates[position]
+    others = [c.score for i, c in enumerate(u.candidates) if i != position]
+    gap = chosen.score - (max(others) if others else 0.0)
+    p_entry = u.intent_probability(FAQ_PREFIX + chosen.faq_id)
+    top_faq = next((s for s in u.intents if s.name.startswith(FAQ_PREFIX)), None)
+    agree = 1.0 if top_faq is not None and top_faq.name == FAQ_PREFIX + chosen.faq_id else 0.0
+    return (chosen.score, gap, p_entry, agree, u.faq_mass)
+
+
+def faq_confidence(u: Understanding, config: PolicyConfig, position: int = 0) -> float:
+    """Calibrated probability that candidate `position` is the right entry for the message."""
+    if len(u.candidates) <= position:
+        return 0.0
+    features = faq_features(u, position)
+    z = config.calibration_bias + sum(w * f for w, f in zip(config.calibration, features, strict=True))
+    return _sigmoid(z)
+
+
+def decide(
+    u: Understanding,
+    *,
+    context: ConversationContext,
+    retriever: FaqRetriever,
+    config: PolicyConfig,
+    replies: Replies,
+) -> Decision:
+    """The one decision for a message: the first rule that applies wins, most careful first."""
+    candidates = u.candidates[:5]
+
+    def handoff(reasons: Sequence[str], confidence: float) -> Decision:
+        return Decision(
+            Action.HANDOFF,
+            round(confidence, 4),
+            tuple(reasons),
+            intent=top.name,
+            candidates=candidates,
+        )
+
+    top = u.top_intent
+    if u.signals.letters == 0 and not u.personal_data:
+        reason = "emoji_only" if u.signals.emoji_only else "no_text"
+        return Decision(Action.IGNORE, 1.0, (reason,), intent=top.name)
+
+    # Must-handoff cases come before anything the FAQ could say.
+    reasons = [f"personal_data:{kind}" for kind in dict.fromkeys(f.kind for f in u.personal_data)]
+    reasons += [f"sensitive:{f.category}" for f in u.sensitive]
+    if top.name == "human_request" and top.confidence >= config.intent_threshold:
+        reasons.append("asked_for_human")
+    anger = anger_score(u.signals)
+    complaint = u.intent_probability("complaint")
+    if complaint >= config.complaint_threshold or anger >= config.anger_threshold:
+        reasons.append("strong_anger")
+    if context.recent_failed_attempts >= config.max_failed_attempts:
+        reasons.append("repeated_failed_attempts")
+    if reasons:
+        strongest = max([f.confidence for f in u.sensitive] + [top.confidence, complaint, anger])
+        return handoff(reasons, strongest if u.sensitive or not u.personal_data else 1.0)
+
+    if top.name == "spam" and top.confidence >= config.intent_threshold:
+        return Decision(Action.IGNORE, round(top.confidence, 4), ("spam",), intent=top.name)
+
+    confidence = faq_confidence(u, config)
+    if (
+        top.name in SMALL_TALK
+        and top.confidence >= config.intent_threshold
+        and (confidence < config.answer_threshold)
+    ):
+        return Decision(
+            Action.ANSWER,
+            round(top.confidence, 4),
+            (f"small_talk:{top.name}",),
+            reply=replies.for_intent(top.name),
+            intent=top.name,
+            candidates=candidates,
+        )
+
+    options = _close_options(u, config)
+    if len(options) >= 2:
+        return Decision(
+            Action.CLARIFY,
+            round(confidence, 4),
+            ("close_candidates",),
+            reply=replies.clarify(options),
+            intent=top.name,
+            candidates=candidates,
+            options=tuple(options),
+        )
+
+    if confidence >= config.answer_threshold:
+        best = candidates[0]
+        entry = retriever.entry(best.faq_id)
+        if entry is not None:
+            agree = u.intent_probability(FAQ_PREFIX + best.faq_id) >= 0.5
+            why = "classifier_and_retrieval_agree" if agree else "retrieval_match"
+            return Decision(
+                Action.ANSWER,
+                round(confidence, 4),
+                ("faq_match", why),
+                faq_id=entry.id,
+                reply=entry.answer_for(context.channel),
+                intent=FAQ_PREFIX + entry.id,
+                candidates=candidates,
+            )
+
+    if top.name == "out_of_scope" and top.confidence >= config.intent_threshold:
+        return handoff(("out_of_scope",), top.confidence)
+    return handoff(("low_confidence",), confidence)
+
+
+def _close_options(u: Understanding, config: PolicyConfig) -> list[Candidate]:
+    """Up to three candidates within a small cosine gap of a best one that is itself plausible."""
+    if len(u.candidates) < 2 or u.candidates[0].score < config.clarify_min_similarity:
+        return []
+    best = u.candidates[0].score
+    return [c for c in u.candidates[:3] if best - c.score <= config.clarify_margin]

@@ -1,0 +1,34 @@
+"""The bot's own short replies (greetings, thanks, clarifying questions), in one place per brand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.types import Candidate
+
+
+@dataclass(frozen=True)
+class Replies:
+    """Texts the bot says that are not FAQ answers; the brand name makes them the brand's own."""
+
+    brand: str = "our team"
+
+    def for_intent(self, intent: str) -> str | None:
+        """The reply to a conversational intent, or None when it gets no canned reply."""
+        texts = {
+            "greeting": f"Hi! 👋 This is {self.brand}. What can I help you with today?",
+            "thanks": "You're welcome! Anything else I can help with, just ask here.",
+            "goodbye": "Thanks for getting in touch. Have a great day! 👋",
+            "chitchat": (
+                f"I'm {self.brand}'s automated assistant. I can answer questions about your "
+                "account, plans, bills and service, and I'll bring in a person from the team "
+                "whenever you ask."
+            ),
+        }
+        return texts.get(intent)
+
+    def clarify(self, options: Sequence[Candidate]) -> str:
+        """A question offering the close candidates (channels render them as quick replies)."""
+        lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
+        return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)

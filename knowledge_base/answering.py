@@ -1,0 +1,127 @@
+"""Builds the answer engine for a set of published entries: index, classifiers, policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.artifacts import ArtifactError, data_hash
+from bot.encoder import TextEncoder
+from bot.intent_classifier import IntentClassifier
+from bot.nlu_data import Example, load_packaged
+from bot.pipeline import AnswerEngine
+from bot.policy import FAQ_PREFIX, PolicyConfig
+from bot.replies import Replies
+from bot.sensitive import NONE, SensitiveDetector
+from bot.types import FaqEntry
+from knowledge_base.index import FaqIndex
+
+CONVERSATIONAL_FILE = "conversational.yml"
+
+
+def encode_cached(encoder: TextEncoder, texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
+    """Vectors for fixed training texts, kept on disk so a restart does not encode them again."""
+    if cache_dir is None:
+        return encoder.encode(texts)
+    path = cache_dir / f"vectors-{data_hash([encoder.name, *texts])}.npy"
+    if path.is_file():
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape == (len(texts), encoder.dimension):
+            return np.asarray(vectors)
+    vectors = encoder.encode(texts)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors, allow_pickle=False)
+    tmp.replace(path)
+    return vectors
+
+
+def fit_cached(
+    vectors: np.ndarray,
+    labels: Sequence[str],
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    encoder: TextEncoder,
+    **params: Any,
+) -> IntentClassifier:
+    """Fit a classifier, or load the one fitted before on exactly these texts, labels and params."""
+    if cache_dir is None:
+        return IntentClassifier.fit(vectors, labels, **params)
+    key = data_hash([encoder.name, repr(sorted(params.items())), *labels, *texts])
+    directory = cache_dir / f"classifier-{key}"
+    if (directory / "manifest.json").is_file():
+        try:
+            return IntentClassifier.load(directory, model_name=encoder.name, dimension=encoder.dimension)
+        except ArtifactError:
+            pass  # damaged cache entry: fit again and overwrite it
+    classifier = IntentClassifier.fit(vectors, labels, **params)
+    classifier.save(directory, model_name=encoder.name, dimension=encoder.dimension, data_hash=key)
+    return classifier
+
+
+def train_intent_classifier(
+    index: FaqIndex,
+    conversational: Sequence[Example],
+    conversational_vectors: np.ndarray,
+    cache_dir: Path | None,
+    encoder: TextEncoder,
+) -> IntentClassifier:
+    """FAQ entries as retrieval intents (faq/<id>) next to the conversational intents."""
+    faq_vectors, owners, faq_texts = index.phrasing_vectors()
+    vectors = np.vstack([conversational_vectors, faq_vectors])
+    labels = [e.intent for e in conversational] + [FAQ_PREFIX + owner for owner in owners]
+    texts = [e.text for e in conversational] + faq_texts
+    return fit_cached(vectors, labels, texts, cache_dir, encoder)
+
+
+def train_sensitive_detector(
+    index: FaqIndex,
+    conversational: Sequence[Example],
+    conversational_vectors: np.ndarray,
+    cache_dir: Path | None,
+    encoder: TextEncoder,
+) -> SensitiveDetector:
+    """Sensitive categories against everything ordinary: FAQ phrasings and small talk."""
+    sensitive = SensitiveDetector.training_examples()
+    sensitive_vectors = encode_cached(encoder, [e.text for e in sensitive], cache_dir)
+    # Complaints and requests for a person are handled by the intent classifier; as "none"
+    # they would teach the detector that anger is never sensitive, so they stay out.
+    ordinary = [i for i, e in enumerate(conversational) if e.intent not in ("complaint",)]
+    faq_vectors, _, faq_texts = index.phrasing_vectors()
+    vectors = np.vstack([sensitive_vectors, conversational_vectors[ordinary], faq_vectors])
+    labels = [e.intent for e in sensitive] + [NONE] * (len(ordinary) + len(faq_vectors))
+    # "none" weighs as much as all sensitive categories together: per-class balancing would
+    # make ten small categories outvote the ordinary class and flag routine questions.
+    sensitive_count = sum(label != NONE for label in labels)
+    weights = {label: 1.0 for label in set(labels)}
+    weights[NONE] = sensitive_count / (len(labels) - sensitive_count)
+    texts = [e.text for e in sensitive] + [conversational[i].text for i in ordinary] + faq_texts
+    return SensitiveDetector(
+        fit_cached(vectors, labels, texts, cache_dir, encoder, c=10.0, class_weight=weights)
+    )
+
+
+def build_engine(
+    entries: Sequence[FaqEntry],
+    encoder: TextEncoder,
+    *,
+    cache_dir: Path | None = None,
+    config: PolicyConfig | None = None,
+    replies: Replies | None = None,
+    index: FaqIndex | None = None,
+) -> AnswerEngine:
+    """The engine for `entries` (an index may be passed in when it is already built)."""
+    index = index or FaqIndex.build(entries, encoder)
+    conversational = load_packaged(CONVERSATIONAL_FILE)
+    conversational_vectors = encode_cached(encoder, [e.text for e in conversational], cache_dir)
+    return AnswerEngine(
+        encoder=encoder,
+        retriever=index,
+        classifier=train_intent_classifier(index, conversational, conversational_vectors, cache_dir, encoder),
+        sensitive=train_sensitive_detector(index, conversational, conversational_vectors, cache_dir, encoder),
+        config=config or PolicyConfig(),
+        replies=replies or Replies(),
+    )

@@ -1,0 +1,117 @@
+"""The `webcare` commands as scripts use them: real processes, real files, real databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.app.live_server import run_cli, webcare_env
+from tests.conftest import DEMO_KB
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path, cache_dir: Path) -> dict[str, str]:
+    # The shared cache keeps packaged training vectors across tests (encoded once per run).
+    return webcare_env(database_url, tmp_path / "data", WEBCARE_ENCODER_BACKEND="torch") | {
+        "WEBCARE_DATA_DIR": str(cache_dir.parent / "cli-data")
+    }
+
+
+def test_answer_contract(env: dict[str, str]) -> None:
+    lines = [
+        {"id": "c1", "text": "how do i top up my pay as you go phone?", "channel": "twitter"},
+        {"id": "c2", "text": "I want to speak to a manager right now"},
+        {"id": "c3", "text": "👍"},
+    ]
+    result = run_cli(["answer", "--kb", str(DEMO_KB)], env, "\n".join(json.dumps(x) for x in lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["c1", "c2", "c3"]
+    assert all(list(o) == ["id", "action", "faq_id", "confidence", "reply", "reasons"] for o in out)
+    assert out[0]["action"] == "answer"
+    assert out[0]["faq_id"] == "top-up"
+    assert len(out[0]["reply"]) <= 280  # X gets the short variant
+    assert out[1]["action"] == "handoff"
+    assert out[1]["faq_id"] is None
+    assert out[2]["action"] == "ignore"
+    assert all(0.0 <= o["confidence"] <= 1.0 for o in out)
+
+
+def test_answer_reports_bad_lines_and_keeps_going(env: dict[str, str]) -> None:
+    stdin = '{"id": "ok", "text": "hi"}\nnot json\n{"id": "x", "text": "hi", "channel": "fax"}\n'
+    result = run_cli(["answer", "--kb", str(DEMO_KB)], env, stdin)
+    assert result.returncode == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["action"] == "answer"
+    assert "line 2" in out[1]["error"]
+    assert "unknown channel 'fax'" in out[2]["error"]
+    assert "line 3" in result.stderr
+
+
+def test_answer_refuses_a_bad_knowledge_base(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entries:\n- id: a\n  question: Q\n", encoding="utf-8")
+    result = run_cli(["answer", "--kb", str(bad)], env, "")
+    assert result.returncode == 1
+    assert "field 'answer' is missing or empty" in result.stderr
+
+
+def test_kb_import_export_round_trip(env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli(["kb", "import", str(DEMO_KB)], env)
+    assert result.returncode == 0, result.stderr
+    assert "created" in result.stdout
+    again = run_cli(["kb", "import", str(DEMO_KB)], env)
+    assert "0 created, 0 updated" in again.stdout
+    for name in ("out.yaml", "out.csv", "nlu.yml"):
+        exported = tmp_path / name
+        result = run_cli(["kb", "export", str(exported)], env)
+        assert result.returncode == 0, result.stderr
+        reimport = run_cli(["kb", "import", str(exported)], env)
+        assert "0 created, 0 updated" in reimport.stdout, reimport.stdout + reimport.stderr
+
+
+def test_kb_import_rejects_bad_file_and_imports_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,question,answer\ngood,Q?,A\ngood,Q2?,B\n", encoding="utf-8")
+    result = run_cli(["kb", "import", str(bad)], env)
+    assert result.returncode == 1
+    assert "nothing imported" in result.stderr
+    assert "duplicate id 'good'" in result.stderr
+    export = tmp_path / "after.yaml"
+    run_cli(["kb", "export", str(export)], env)
+    assert "good" not in export.read_text(encoding="utf-8")
+
+
+def test_db_upgrade_explains_an_unreachable_database(tmp_path: Path) -> None:
+    env = webcare_env("postgresql+psycopg://nobody@127.0.0.1:1/none", tmp_path)
+    result = run_cli(["db", "upgrade"], env)
+    assert result.returncode == 1
+    assert "WEBCARE_DATABASE_URL" in result.stderr
+
+
+def test_nlu_train_and_predict(env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "nlu.yml"
+    data.write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: roaming\n  examples: |\n    - can I use my phone abroad\n    - roaming in france\n"
+        "    - data charges in spain\n    - using my sim in the usa\n    - travel pass price\n"
+        "- intent: billing\n  examples: |\n    - why is my bill so high\n    - when is my bill due\n"
+        "    - pay my invoice\n    - wrong charge on my bill\n    - change my payment date\n",
+        encoding="utf-8",
+    )
+    model = tmp_path / "model"
+    result = run_cli(["nlu", "train", str(data), "--out", str(model)], env)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["labels"] == ["billing", "roaming"]
+    assert manifest["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    result = run_cli(
+        ["nlu", "predict", "--model", str(model)], env, '{"id": 1, "text": "roaming in italy"}\n'
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["id"] == 1
+    assert out["intent"] == "roaming"
+    assert [r["name"] for r in out["ranking"]] == ["roaming", "billing"]

@@ -1,0 +1,112 @@
+"""The answer engine on the demo knowledge base: each kind of decision, with its reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.encoder import TextEncoder
+from bot.pipeline import AnswerEngine
+from bot.types import Action, ConversationContext, FaqEntry
+from knowledge_base.answering import build_engine
+
+
+def test_clear_faq_question_is_answered(demo_engine: AnswerEngine) -> None:
+    decision = demo_engine.decide("how do i top up my pay as you go phone?")
+    assert decision.action is Action.ANSWER
+    assert decision.faq_id == "top-up"
+    assert decision.reply == demo_engine.retriever.entry("top-up").answer  # type: ignore[union-attr]
+    assert decision.confidence >= demo_engine.config.answer_threshold
+
+
+def test_x_gets_the_short_variant(demo_engine: AnswerEngine, demo_entries: list[FaqEntry]) -> None:
+    entry = next(e for e in demo_entries if "x" in e.variants and e.id == "top-up")
+    decision = demo_engine.decide("how do i top up my pay as you go phone?", ConversationContext(channel="x"))
+    assert decision.reply == entry.variants["x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("let me talk to a real person please", "asked_for_human"),
+        ("my account has been hacked and someone changed my email", "sensitive:fraud_or_hacked"),
+        ("I will be taking you to court over this", "sensitive:legal_threat"),
+        ("my charger caught fire last night", "sensitive:safety_emergency"),
+        ("please delete all my personal data under GDPR", "sensitive:privacy_request"),
+        ("my card number is 4111 1111 1111 1111 why was it charged", "personal_data:card_number"),
+    ],
+)
+def test_must_handoff_cases(demo_engine: AnswerEngine, text: str, reason: str) -> None:
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.HANDOFF
+    assert reason in decision.reasons
+    assert decision.faq_id is None and decision.reply is None
+
+
+def test_sensitive_wins_over_a_matching_faq(demo_engine: AnswerEngine) -> None:
+    decision = demo_engine.decide("someone hacked my account, how do I reset my password?")
+    assert decision.action is Action.HANDOFF
+    assert "sensitive:fraud_or_hacked" in decision.reasons
+
+
+@pytest.mark.parametrize("text", ["hi there!", "thanks so much 🙏", "bye, have a good day"])
+def test_small_talk_gets_a_friendly_reply(demo_engine: AnswerEngine, text: str) -> None:
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.ANSWER
+    assert decision.faq_id is None
+    assert decision.reply
+    assert decision.reasons[0].startswith("small_talk:")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("👍👍", "emoji_only"), ("...", "no_text"), ("follow for follow!! check my profile 🔥", "spam")],
+)
+def test_ignored(demo_engine: AnswerEngine, text: str, reason: str) -> None:
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.IGNORE
+    assert decision.reasons == (reason,)
+
+
+def test_out_of_scope_is_not_answered_from_the_faq(demo_engine: AnswerEngine) -> None:
+    decision = demo_engine.decide("what is the capital of peru?")
+    assert decision.action is Action.HANDOFF
+    assert decision.faq_id is None
+
+
+def test_repeated_failed_attempts_hand_off(demo_engine: AnswerEngine) -> None:
+    context = ConversationContext(recent_failed_attempts=2)
+    decision = demo_engine.decide("how do i top up my pay as you go phone?", context)
+    assert decision.action is Action.HANDOFF
+    assert "repeated_failed_attempts" in decision.reasons
+
+
+def test_close_candidates_are_offered(encoder: TextEncoder, cache_dir: Path) -> None:
+    entries = [
+        FaqEntry(
+            "roaming-eu",
+            "How much does roaming cost in Europe?",
+            "£2.50 a day.",
+            ("roaming price in the EU", "using my phone in europe cost"),
+        ),
+        FaqEntry(
+            "roaming-world",
+            "How much does roaming cost outside Europe?",
+            "£6 a day.",
+            ("roaming price in the USA", "using my phone in asia cost"),
+        ),
+        FaqEntry("bill", "When is my bill due?", "On the 1st.", ("bill date",)),
+    ]
+    engine = build_engine(entries, encoder, cache_dir=cache_dir)
+    # Both entries match about equally well (cosine gap under 0.01): ask, do not guess.
+    decision = engine.decide("roaming cost?")
+    assert decision.action is Action.CLARIFY
+    assert {o.faq_id for o in decision.options} == {"roaming-eu", "roaming-world"}
+    assert decision.reply and "How much does roaming cost in Europe?" in decision.reply
+
+
+def test_batch_and_single_decisions_agree(demo_engine: AnswerEngine) -> None:
+    texts = ["how do i top up", "hi", "I want to sue you"]
+    batch = demo_engine.decide_many(texts)
+    assert [d.action for d in batch] == [demo_engine.decide(t).action for t in texts]

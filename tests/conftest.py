@@ -1,0 +1,93 @@
+"""Shared fixtures: the real encoder, the demo engine, and real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, session_factory, upgrade
+from bot.encoder import TextEncoder, TorchEncoder
+from bot.pipeline import AnswerEngine
+from bot.types import FaqEntry
+from knowledge_base.answering import build_engine
+from knowledge_base.formats import read_kb_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_KB = ROOT / "knowledge_base" / "demo" / "kestrel_mobile.yaml"
+# The machine's PostgreSQL (trust auth); a fresh database is made per test run and dropped after.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "WEBCARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vector cache for the whole run, so packaged training texts are encoded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def encoder() -> TextEncoder:
+    return TorchEncoder()
+
+
+@pytest.fixture(scope="session")
+def demo_entries() -> list[FaqEntry]:
+    return read_kb_file(DEMO_KB)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_entries: list[FaqEntry], encoder: TextEncoder, cache_dir: Path) -> AnswerEngine:
+    return build_engine(demo_entries, encoder, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A uniquely named PostgreSQL database for this test run, dropped at the end."""
+    name = f"webcare_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL is needed for the tests ({POSTGRES_ADMIN_URL}): {exc}. "
+            "Start it, or point WEBCARE_TEST_POSTGRES_URL at one."
+        )
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using it runs once on a fresh SQLite file and once on PostgreSQL (schema reset)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'webcare.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()

@@ -1,0 +1,73 @@
+"""The FAISS index: search by meaning, swap entries one at a time, refuse a mismatched manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.artifacts import ArtifactError
+from bot.encoder import TextEncoder
+from bot.types import FaqEntry
+from knowledge_base.index import FaqIndex
+
+ROAM = FaqEntry("roaming", "Can I use my phone abroad?", "Yes.", ("roaming charges", "data in spain"))
+BILL = FaqEntry("bill", "When is my bill due?", "On the 1st.", ("payment date",))
+
+
+class CountingEncoder:
+    """Wraps the real encoder to count how many texts it was asked to encode."""
+
+    def __init__(self, inner: TextEncoder) -> None:
+        self.inner, self.name, self.dimension, self.count = inner, inner.name, inner.dimension, 0
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.count += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_search_finds_by_meaning(encoder: TextEncoder) -> None:
+    index = FaqIndex.build([ROAM, BILL], encoder)
+    results = index.search(encoder.encode(["using mobile data in italy"]), k=2)[0]
+    assert [c.faq_id for c in results] == ["roaming", "bill"]
+    assert results[0].score > results[1].score
+
+
+def test_answer_edit_reencodes_nothing_and_new_phrasing_only_that_entry(encoder: TextEncoder) -> None:
+    counting = CountingEncoder(encoder)
+    index = FaqIndex.build([ROAM, BILL], counting)
+    built = counting.count
+    edited = FaqEntry("bill", "When is my bill due?", "On the 2nd now.", ("payment date",))
+    assert index.upsert([ROAM, edited], counting) == 0
+    assert counting.count == built
+    assert index.entry("bill").answer == "On the 2nd now."  # type: ignore[union-attr]
+    rephrased = FaqEntry("bill", "When is my bill due?", "On the 2nd now.", ("payment date", "due date"))
+    assert index.upsert([rephrased], counting) == 1
+    assert counting.count == built + len(rephrased.phrasings)
+    hit = index.search(encoder.encode(["due date"]), k=1)[0][0]
+    assert hit.faq_id == "bill"
+    assert hit.score > 0.99
+
+
+def test_remove(encoder: TextEncoder) -> None:
+    index = FaqIndex.build([ROAM, BILL], encoder)
+    index.remove(["roaming"])
+    assert [c.faq_id for c in index.search(encoder.encode(["roaming"]), k=5)[0]] == ["bill"]
+
+
+def test_save_and_load(tmp_path: Path, encoder: TextEncoder) -> None:
+    index = FaqIndex.build([ROAM, BILL], encoder)
+    index.save(tmp_path, model_name=encoder.name)
+    loaded = FaqIndex.load(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+    query = encoder.encode(["data in spain"])
+    assert loaded.search(query, 2) == index.search(query, 2)
+
+
+def test_load_refuses_a_tampered_index(tmp_path: Path, encoder: TextEncoder) -> None:
+    FaqIndex.build([ROAM, BILL], encoder).save(tmp_path, model_name=encoder.name)
+    records = json.loads((tmp_path / "entries.json").read_text())
+    records[0]["examples"].append("sneaked in")
+    (tmp_path / "entries.json").write_text(json.dumps(records))
+    with pytest.raises(ArtifactError, match="does not match its manifest"):
+        FaqIndex.load(tmp_path, model_name=encoder.name, dimension=encoder.dimension)

@@ -1,0 +1,1 @@
+"""Training and evaluation programs: NLU models, calibration, reports on labelled data."""
