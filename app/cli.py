@@ -10,7 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from app.settings import Settings
+from app.cli_common import cli_encoder as _encoder
+from app.cli_common import fail as _fail
+from app.cli_common import load_settings as _settings
+from app.cli_common import open_database as _database
+from app.cli_inbox import outbox_app, worker
+from app.cli_simulate import simulate
 
 app = typer.Typer(
     help="Webcare: answers customers on social media, hands hard cases to people.",
@@ -23,36 +28,9 @@ nlu_app = typer.Typer(help="Train and run the intent classifier on Rasa NLU data
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # pydantic's ValidationError names the bad variable
-        raise _fail(f"bad WEBCARE_* setting: {exc}") from exc
-
-
-def _database(settings: Settings) -> Any:
-    """Sessions on an up-to-date schema (every command that touches the database migrates)."""
-    from app.db import DatabaseError, make_engine, session_factory, upgrade
-
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-    except DatabaseError as exc:
-        raise _fail(str(exc)) from exc
-    return session_factory(engine)
-
-
-def _encoder(settings: Settings) -> Any:
-    from app.engine_service import make_encoder
-
-    return make_encoder(settings)
+app.add_typer(outbox_app, name="outbox")
+app.command()(worker)
+app.command()(simulate)
 
 
 @app.callback()

@@ -11,11 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.channels import adapters, http_client
 from app.db import make_engine, session_factory, upgrade
 from app.engine_service import EngineService
-from app.routes import answer, health
+from app.routes import answer, health, webhooks
 from app.settings import Settings
 from app.state import AppState
+from app.workers import BackgroundWorker, build_worker
 from bot.encoder import TextEncoder
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,22 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         sessions = session_factory(db)
         engines = EngineService(settings, sessions, encoder)
         await run_in_threadpool(engines.refresh, force=True)
-        app.state.webcare = AppState(settings=settings, db=db, sessions=sessions, engines=engines)
+        state = AppState(
+            settings=settings, db=db, sessions=sessions, engines=engines, adapters=adapters(settings)
+        )
+        app.state.webcare = state
+        client = http_client(settings)
+        background = None
+        if settings.embedded_worker:
+            background = BackgroundWorker(build_worker(settings, sessions, engines, client, label="embedded"))
+            state.wake_worker = background.wake
+            background.start()
         try:
             yield
         finally:
+            if background is not None:
+                await run_in_threadpool(background.stop)
+            client.close()
             db.dispose()
 
     app = FastAPI(
@@ -55,4 +69,5 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
 
     app.include_router(health.router)
     app.include_router(answer.router)
+    app.include_router(webhooks.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+
+    # Channels: secrets from the platforms' developer consoles; API base URLs can point at a fake platform.
+    meta_app_secret: SecretStr = SecretStr("")
+    meta_verify_token: SecretStr = SecretStr("")
+    meta_page_token: SecretStr = SecretStr("")
+    whatsapp_token: SecretStr = SecretStr("")
+    x_consumer_secret: SecretStr = SecretStr("")
+    x_access_token: SecretStr = SecretStr("")
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v25.0"
+    x_api_url: str = "https://api.x.com"
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Workers: the embedded one runs inside `webcare serve`; `webcare worker` runs more.
+    embedded_worker: bool = True
+    job_lease_seconds: float = Field(
+        default=60.0, gt=0, description="after this a dead worker's job is retaken"
+    )
+    max_attempts: int = Field(default=8, ge=1, description="tries before a job is dead-lettered")
+    worker_poll_seconds: float = Field(default=0.25, gt=0)
 
     @field_validator("encoder_backend")
     @classmethod

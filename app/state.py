@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.engine_service import EngineService
 from app.settings import Settings
+from bot.channels.base import ChannelAdapter
 
 
 @dataclass
@@ -21,6 +23,9 @@ class AppState:
     db: Engine
     sessions: sessionmaker[Session]
     engines: EngineService
+    adapters: dict[str, ChannelAdapter]
+    # Set by intake so the embedded worker starts on a new message without waiting for its poll.
+    wake_worker: threading.Event = field(default_factory=threading.Event)
 
 
 def get_state(request: Request) -> AppState:

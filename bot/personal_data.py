@@ -24,7 +24,14 @@ _ACCOUNT_NUMBER = re.compile(
 _PASSPORT = re.compile(r"\bpassport(?:\s+(?:no|number|num|#))?\.?\s*(?:is|:)?\s*([A-Z0-9]{7,10})\b", re.I)
 _NINO = re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")  # incl. the QQ example prefix
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-_PASSWORD = re.compile(r"\b(?:my\s+)?(?:password|passcode|pin)\s*(?:is|was|:|=)\s*\S{3,}", re.I)
+# "my password is wrong" describes a password; "my password is hunter22" posts one.
+_NOT_A_SECRET = (
+    r"(?!(?:wrong|incorrect|invalid|not|no|expired|correct|right|fine|ok|okay|too|being|still|locked|"
+    r"blocked|the|a|an|forgotten|reset|changed|working|broken|rejected|case|only|definitely)\b)"
+)
+_PASSWORD = re.compile(
+    r"\b(?:my\s+)?(?:password|passcode|pin)\s*(?:is|was|:|=)\s*" + _NOT_A_SECRET + r"\S{3,}", re.I
+)
 _CVV = re.compile(r"\b(?:cvv|cvc|security code)\s*(?:is|:)?\s*\d{3,4}\b", re.I)
 _DATE_OF_BIRTH = re.compile(
     r"\b(?:dob|date of birth|born on)\s*(?:is|:)?\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b", re.I

@@ -14,7 +14,9 @@ from bot.text_signals import TextSignals, anger_score
 from bot.types import Action, Candidate, ConversationContext, Decision, IntentScore
 
 FAQ_PREFIX = "faq/"
+CANDIDATES = 5  # candidates the decision looks at (and reports)
 SMALL_TALK = ("greeting", "thanks", "goodbye", "chitchat")
+OUT_OF_SCOPE = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -43,22 +45,25 @@ class Understanding:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Thresholds of the decision; the calibration weights were fitted on the demo dev set.
+    """Thresholds of the decision; calibration and thresholds were fitted on the demo dev set.
 
     Confidence for an FAQ answer is a logistic function of retrieval and classifier features,
-    so it reads as "probability the answer is the right entry" (see training/calibrate.py).
+    so it reads as "probability the answer is the right entry". `python -m training.calibrate`
+    fits it on the dev set's "tune" lines, suggests the threshold and reports the "check" lines.
     """
 
-    answer_threshold: float = 0.7
+    answer_threshold: float = 0.9  # a wrong public answer costs more than a handoff
+    clarify_threshold: float = 0.5  # summed confidence of the close candidates, to be worth offering
     clarify_min_similarity: float = 0.55  # the best candidate's cosine, to be worth offering
     clarify_margin: float = 0.02  # cosine gap under which two candidates count as "close"
     intent_threshold: float = 0.5  # conversational intent needed to act on it
     complaint_threshold: float = 0.6
     anger_threshold: float = 0.75
     max_failed_attempts: int = 2
-    # weights for [top cosine, gap to runner-up, classifier p(entry), agreement, faq mass]
-    calibration: tuple[float, ...] = (-6.687, 7.311, 7.331, 0.467, 2.694)
-    calibration_bias: float = -1.691
+    # weights for [cosine, gap to the best other candidate, classifier p(entry), agreement,
+    # classifier p(out_of_scope)], fitted on every candidate of the dev set's "tune" lines
+    calibration: tuple[float, ...] = (0.955, 6.797, 6.815, 0.816, -5.249)
+    calibration_bias: float = -4.103
 
 
 def _sigmoid(x: float) -> float:
@@ -66,14 +71,18 @@ def _sigmoid(x: float) -> float:
 
 
 def faq_features(u: Understanding, position: int = 0) -> tuple[float, ...]:
-    """[cosine, gap to the best other candidate, classifier p(entry), agreement, faq mass]."""
+    """[cosine, gap to the best other candidate, classifier p(entry), agreement, p(out_of_scope)].
+
+    p(out_of_scope) is a soft veto: the calibration learns how much the classifier's belief
+    that the FAQ does not cover the message should lower the confidence in any entry.
+    """
     chosen = u.candidates[position]
     others = [c.score for i, c in enumerate(u.candidates) if i != position]
     gap = chosen.score - (max(others) if others else 0.0)
     p_entry = u.intent_probability(FAQ_PREFIX + chosen.faq_id)
     top_faq = next((s for s in u.intents if s.name.startswith(FAQ_PREFIX)), None)
     agree = 1.0 if top_faq is not None and top_faq.name == FAQ_PREFIX + chosen.faq_id else 0.0
-    return (chosen.score, gap, p_entry, agree, u.faq_mass)
+    return (chosen.score, gap, p_entry, agree, u.intent_probability(OUT_OF_SCOPE))
 
 
 def faq_confidence(u: Understanding, config: PolicyConfig, position: int = 0) -> float:
@@ -85,6 +94,15 @@ def faq_confidence(u: Understanding, config: PolicyConfig, position: int = 0) ->
     return _sigmoid(z)
 
 
+def candidate_confidences(u: Understanding, config: PolicyConfig) -> list[float]:
+    """The calibrated confidence of every candidate, in retrieval order.
+
+    Retrieval's best match is not always the right entry: when the classifier prefers the
+    runner-up, that candidate can be the likelier one, so every candidate is scored.
+    """
+    return [faq_confidence(u, config, i) for i in range(len(u.candidates[:CANDIDATES]))]
+
+
 def decide(
     u: Understanding,
     *,
@@ -94,7 +112,7 @@ def decide(
     replies: Replies,
 ) -> Decision:
     """The one decision for a message: the first rule that applies wins, most careful first."""
-    candidates = u.candidates[:5]
+    candidates = u.candidates[:CANDIDATES]
 
     def handoff(reasons: Sequence[str], confidence: float) -> Decision:
         return Decision(
@@ -128,7 +146,9 @@ def decide(
     if top.name == "spam" and top.confidence >= config.intent_threshold:
         return Decision(Action.IGNORE, round(top.confidence, 4), ("spam",), intent=top.name)
 
-    confidence = faq_confidence(u, config)
+    confidences = candidate_confidences(u, config)
+    chosen = max(range(len(confidences)), key=confidences.__getitem__) if confidences else None
+    confidence = confidences[chosen] if chosen is not None else 0.0
     if (
         top.name in SMALL_TALK
         and top.confidence >= config.intent_threshold
@@ -143,11 +163,14 @@ def decide(
             candidates=candidates,
         )
 
+    # Candidates about equally close to the message: ask, do not guess, but only when one of
+    # them is likely right (an unlikely list is no help, and out-of-scope messages get one).
     options = _close_options(u, config)
-    if len(options) >= 2:
+    offered = sum(confidences[i] for i, c in enumerate(candidates) if c in options)
+    if len(options) >= 2 and offered >= config.clarify_threshold:
         return Decision(
             Action.CLARIFY,
-            round(confidence, 4),
+            round(offered, 4),
             ("close_candidates",),
             reply=replies.clarify(options),
             intent=top.name,
@@ -155,8 +178,9 @@ def decide(
             options=tuple(options),
         )
 
-    if confidence >= config.answer_threshold:
-        best = candidates[0]
+    # The likeliest candidate, which is not always retrieval's first.
+    if chosen is not None and confidence >= config.answer_threshold:
+        best = candidates[chosen]
         entry = retriever.entry(best.faq_id)
         if entry is not None:
             agree = u.intent_probability(FAQ_PREFIX + best.faq_id) >= 0.5
@@ -171,7 +195,7 @@ def decide(
                 candidates=candidates,
             )
 
-    if top.name == "out_of_scope" and top.confidence >= config.intent_threshold:
+    if top.name == OUT_OF_SCOPE and top.confidence >= config.intent_threshold:
         return handoff(("out_of_scope",), top.confidence)
     return handoff(("low_confidence",), confidence)
 

@@ -32,3 +32,14 @@ class Replies:
         """A question offering the close candidates (channels render them as quick replies)."""
         lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
         return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)
+
+    def handoff(self) -> str:
+        """The honest acknowledgement when a person takes over (office hours refine it later)."""
+        return (
+            f"Thanks for telling us. I'm passing this to a person on the {self.brand} team, "
+            "who will reply to you right here. You don't need to repeat anything."
+        )
+
+    def public_handoff(self) -> str:
+        """A short public reply to a sensitive or personal @mention; the rest goes on privately."""
+        return "Sorry to hear this! We've sent you a private message so we can help you properly. 💬"

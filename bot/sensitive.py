@@ -37,8 +37,12 @@ CUES: dict[str, re.Pattern[str]] = {
     "fraud_or_hacked": re.compile(
         r"\b(hack(ed|er|ers)?|sim[- ]?swap\w*|identity theft|stole my identity|unauthori[sz]ed"
         r"|fraud\w*|scam(med)? me|didn'?t make (these|this|the) (charge|payment|purchase)s?"
-        r"|someone (took|has taken|stole) (over )?my (number|account|sim))\b",
-        re.I,
+        r"|someone (took|has taken|stole) (over )?my (number|account|sim))\b"
+        # Fell for a scam: details already given away, so a person must act now, not an FAQ.
+        r"|^(?=.*\b(fake|scam\w*|phishing|dodgy|pretending|bogus|spoof\w*)\b)"
+        r".*\b(entered|typed|put|gave|given|sent|shared|replied with) (in )?(\w+ )?my (full )?"
+        r"(card|bank|account|login|security|password|pin|details|code)",
+        re.I | re.S,
     ),
     "self_harm": re.compile(
         r"\b(kill (my ?self|me)|suicid\w*|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,13 @@ def demo_engine(demo_entries: list[FaqEntry], encoder: TextEncoder, cache_dir: P
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A uniquely named PostgreSQL database for this test run, dropped at the end."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create a uniquely named PostgreSQL database; drop it on exit."""
     name = f"webcare_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:

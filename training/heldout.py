@@ -25,6 +25,7 @@ class LabelledMessage:
     kind: str
     category: str | None = None
     channel: str | None = None
+    split: str | None = None  # dev sets only: "tune" (fit on it) or "check" (report on it)
 
 
 def read_labelled(path: Path) -> list[LabelledMessage]:
@@ -53,6 +54,7 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
                     kind=kind,
                     category=data.get("category"),
                     channel=data.get("channel"),
+                    split=data.get("split"),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import knowledge_base.models  # noqa: F401  (registers the tables on Base.metadata)
+import bot.inbox.models  # noqa: F401  (registers the tables on Base.metadata)
+import knowledge_base.models  # noqa: F401
 from bot.storage import Base
 
 target_metadata = Base.metadata

@@ -31,6 +31,8 @@ def test_x_gets_the_short_variant(demo_engine: AnswerEngine, demo_entries: list[
     [
         ("let me talk to a real person please", "asked_for_human"),
         ("my account has been hacked and someone changed my email", "sensitive:fraud_or_hacked"),
+        # Close to the scam-texts FAQ, but the details are already given away: a person must act.
+        ("i clicked a link in a fake kestrel text and entered my card details", "sensitive:fraud_or_hacked"),
         ("I will be taking you to court over this", "sensitive:legal_threat"),
         ("my charger caught fire last night", "sensitive:safety_emergency"),
         ("please delete all my personal data under GDPR", "sensitive:privacy_request"),

@@ -36,6 +36,8 @@ def test_finds_personal_data(text: str, kind: str) -> None:
         "my passport is expired, can I still order a sim",
         "call 07700 900123 me back",
         "what's the sort code format",
+        "it says my password is wrong",
+        "my pin is locked after three tries",
     ],
 )
 def test_ordinary_numbers_are_not_personal_data(text: str) -> None:

@@ -1,0 +1,69 @@
+"""`webcare worker` and `webcare outbox`: run workers, and see or retry sends that failed for good."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from app.cli_common import fail, load_settings, open_database
+from app.db import transaction
+from bot.inbox.dead_letters import dead_letters, retry_dead
+
+outbox_app = typer.Typer(help="Sends that failed for good (dead letters).", no_args_is_help=True)
+
+
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process")] = 1,
+) -> None:
+    """Run workers that answer stored messages and send replies (PostgreSQL: run as many as you like)."""
+    from app.channels import http_client
+    from app.engine_service import EngineService
+    from app.workers import build_worker
+
+    settings = load_settings()
+    sessions = open_database(settings)
+    engines = EngineService(settings, sessions)
+    engines.refresh(force=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with http_client(settings) as client:
+        workers = [
+            threading.Thread(
+                target=build_worker(settings, sessions, engines, client, label=f"t{i}").run, args=(stop,)
+            )
+            for i in range(threads)
+        ]
+        for thread in workers:
+            thread.start()
+        typer.echo(f"{threads} worker thread(s) running; Ctrl-C to stop", err=True)
+        for thread in workers:
+            thread.join()
+
+
+@outbox_app.command("list")
+def outbox_list(limit: Annotated[int, typer.Option(help="At most this many")] = 50) -> None:
+    """Show sends that failed for good, newest first."""
+    sessions = open_database(load_settings())
+    with sessions() as session:
+        letters = dead_letters(session, limit=limit)
+    if not letters:
+        typer.echo("no failed sends")
+    for letter in letters:
+        typer.echo(
+            f"{letter.outbox_id}\t{letter.channel}\tconversation {letter.conversation_id}\t"
+            f"{letter.attempts} tries\t{letter.error}\t{letter.text[:60]!r}"
+        )
+
+
+@outbox_app.command("retry")
+def outbox_retry(outbox_id: Annotated[int, typer.Argument(help="Id from 'webcare outbox list'")]) -> None:
+    """Queue a failed send again."""
+    sessions = open_database(load_settings())
+    with transaction(sessions) as session:
+        if not retry_dead(session, outbox_id=outbox_id):
+            raise fail(f"no failed send with id {outbox_id}: see 'webcare outbox list'")
+    typer.echo(f"send {outbox_id} queued again")

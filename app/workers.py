@@ -1,0 +1,57 @@
+"""Builds workers from the settings: threads inside `webcare serve`, or the `webcare worker` process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.channels import adapters, api_urls
+from app.engine_service import EngineService
+from app.settings import Settings
+from bot.inbox.worker import Worker, WorkerConfig
+
+
+def build_worker(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    engines: EngineService,
+    client: httpx.Client,
+    *,
+    label: str = "worker",
+) -> Worker:
+    return Worker(
+        sessions,
+        engine=lambda: engines.engine,
+        adapters=adapters(settings),
+        client=client,
+        api_urls=api_urls(settings),
+        config=WorkerConfig(
+            name=f"{socket.gethostname()}:{os.getpid()}:{label}",
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.max_attempts,
+            poll_seconds=settings.worker_poll_seconds,
+        ),
+        refresh=engines.refresh,
+    )
+
+
+class BackgroundWorker:
+    """The embedded worker thread of `webcare serve`; intake wakes it so replies start at once."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=worker.run, args=(self._stop, self.wake), daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.wake.set()
+        self._thread.join(timeout)

@@ -1,0 +1,98 @@
+"""Channel benchmark: webhook acknowledgement and webhook-to-send latency, and sustained messages/s.
+
+Run: python -m bench.channels [--database sqlite|postgresql|both] [--seconds 20]
+
+Real HTTP end to end: signed webhooks into a running `webcare serve` (embedded worker), replies out to
+the fake platform server; every message must be answered (a lost message is reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+import httpx
+
+from app.simulation import Sent, collect_replies, load, summary
+from tests.app.channel_stack import SECRETS, channel_stack
+from tests.conftest import fresh_postgres_database
+
+TEXTS = [
+    "how do i top up my pay as you go phone?",
+    "how do I get my PAC code to switch",
+    "can I use my phone in spain",
+    "what are your opening hours",
+    "how do i reset my password",
+    "hi there",
+    "my bill is higher than normal this month why",
+    "is 5G available on my plan",
+]
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    context: AbstractContextManager[str] = (
+        nullcontext(f"sqlite:///{workdir / 'bench.db'}") if kind == "sqlite" else fresh_postgres_database()
+    )
+    with context as url:
+        yield url
+
+
+def run_phase(server: str, platform: str, *, rate: float, seconds: float) -> dict[str, float]:
+    """Post at `rate` for `seconds` from new customers; wait for every reply; latency and throughput."""
+    httpx.delete(f"{platform}/_fake/requests")
+    started = time.perf_counter()
+    sent: list[Sent] = load(
+        server=server, channel="messenger", secrets=SECRETS, texts=TEXTS, rate=rate, seconds=seconds
+    )
+    with httpx.Client(timeout=30) as client:
+        collect_replies(client, platform, sent, timeout=120, settle=lambda: all(s.replies for s in sent))
+    result = summary(sent)
+    last_reply = max(
+        (s.posted_at + s.replied_after for s in sent if s.replied_after is not None), default=started
+    )
+    result["sustained_msg_s"] = result["replied"] / max(last_reply - started, 1e-9)
+    result["lost"] = result["accepted"] - result["replied"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rates", default="50,150", help="messages per second, one phase each")
+    args = parser.parse_args(argv)
+    print("command: python -m bench.channels " + " ".join(argv if argv is not None else sys.argv[1:]))
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    rates = [float(r) for r in args.rates.split(",")]
+    header = (
+        "| database | offered msg/s | messages | lost | ack p50 ms | ack p99 ms "
+        "| webhook-to-send p50 ms | p99 ms | sustained msg/s |"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for kind in kinds:
+            with database(kind, workdir) as url, channel_stack(url, workdir / "data") as (server, fake, _):
+                run_phase(server, fake.url, rate=10, seconds=2)  # warm-up: model, caches, connections
+                for rate in rates:
+                    r = run_phase(server, fake.url, rate=rate, seconds=args.seconds)
+                    rows.append(
+                        f"| {kind} | {rate:.0f} | {r['messages']:.0f} | {r['lost']:.0f} "
+                        f"| {r['ack_p50_ms']:.1f} | {r['ack_p99_ms']:.1f} | {r['reply_p50_ms']:.0f} "
+                        f"| {r['reply_p99_ms']:.0f} | {r['sustained_msg_s']:.0f} |"
+                    )
+                    print(rows[-1], flush=True)
+    print()
+    print(header)
+    print("|" + "---|" * 9)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Sends that failed for good: listed for people, and put back in the queue when someone says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.inbox.jobs import enqueue
+from bot.inbox.models import MessageRow, OutboxRow
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A send that will not be tried again unless a person retries it."""
+
+    outbox_id: int
+    conversation_id: int
+    channel: str
+    text: str
+    attempts: int
+    error: str
+    created_at: datetime
+
+
+def dead_letters(session: Session, *, limit: int = 100) -> list[DeadLetter]:
+    rows = session.scalars(
+        select(OutboxRow).where(OutboxRow.status == "dead").order_by(OutboxRow.id.desc()).limit(limit)
+    )
+    return [
+        DeadLetter(
+            outbox_id=row.id,
+            conversation_id=row.conversation_id,
+            channel=row.channel,
+            text=str(row.request.get("text", "")),
+            attempts=row.attempts,
+            error=row.last_error,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+def retry_dead(session: Session, *, outbox_id: int) -> bool:
+    """Queue a dead send again; False when there is no such dead send."""
+    row = session.get(OutboxRow, outbox_id, with_for_update=True)
+    if row is None or row.status != "dead":
+        return False
+    row.status = "pending"
+    row.attempts = 0
+    message = session.get(MessageRow, row.message_id)
+    if message is not None:
+        message.status = "queued"
+    enqueue(session, kind="deliver", conversation_id=row.conversation_id, outbox_id=row.id)
+    return True

@@ -1,0 +1,200 @@
+"""Handles one stored inbound message: decide, update the conversation, and queue the replies to send."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
+from bot.inbox.jobs import enqueue
+from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
+from bot.inbox.states import move
+from bot.pipeline import AnswerEngine
+from bot.storage import utcnow
+from bot.types import Action, ConversationContext, Decision
+
+# Quick-reply payloads carry the entry id, so a tap answers exactly the entry that was offered.
+FAQ_PAYLOAD = "faq:"
+_NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
+QUIET_STATES = ("waiting", "assigned")
+
+
+def handle_message(
+    session: Session,
+    *,
+    message_id: int,
+    engine: AnswerEngine,
+    adapter: ChannelAdapter,
+    decided: Decision | None = None,
+) -> Decision | None:
+    """Decide about the message (or take `decided`, computed in a batch with the same context) and queue
+    what to send, in the caller's transaction; None if there is nothing to do."""
+    message = session.get(MessageRow, message_id, with_for_update=True)
+    if message is None or message.status != "received":
+        return None  # handled by an earlier attempt of this job
+    conversation = session.get(ConversationRow, message.conversation_id, with_for_update=True)
+    assert conversation is not None  # the foreign key guarantees it
+    if conversation.state in QUIET_STATES:
+        # A person has the conversation: the message joins the ticket and the bot stays silent.
+        message.status = "handled"
+        message.decision = {"action": "none", "reasons": [f"conversation_{conversation.state}"]}
+        return None
+    if conversation.state == "resolved":
+        move(session, conversation, "bot", actor="customer", reasons=["customer_wrote_again"])
+
+    decision = (
+        _chosen_option(session, message, engine)
+        or decided
+        or engine.decide(message.text, context_for(message, conversation))
+    )
+    message.status = "handled"
+    message.decision = _decision_record(decision)
+    _update_conversation(session, conversation, decision)
+    for text, kind, quick in _replies(decision, message, engine):
+        _queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
+    return decision
+
+
+def context_for(message: MessageRow, conversation: ConversationRow) -> ConversationContext:
+    """What the engine needs to know about the conversation around a message."""
+    return ConversationContext(
+        channel=message.channel,
+        recent_failed_attempts=conversation.failed_attempts,
+        public=message.kind == "mention",
+    )
+
+
+def _chosen_option(session: Session, message: MessageRow, engine: AnswerEngine) -> Decision | None:
+    """A quick-reply tap (faq:<id>) or a number answering our last clarifying question."""
+    faq_id: str | None = None
+    if message.text.startswith(FAQ_PAYLOAD):
+        faq_id = message.text[len(FAQ_PAYLOAD) :].strip()
+    elif match := _NUMBER.match(message.text):
+        previous = session.scalars(
+            select(MessageRow)
+            .where(
+                MessageRow.conversation_id == message.conversation_id,
+                MessageRow.direction == "in",
+                MessageRow.id < message.id,
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(1)
+        ).first()
+        options = (previous.decision or {}).get("options", []) if previous else []
+        choice = int(match.group(1)) - 1
+        if 0 <= choice < len(options):
+            faq_id = options[choice]
+    entry = engine.retriever.entry(faq_id) if faq_id else None
+    if entry is None:
+        return None
+    return Decision(
+        Action.ANSWER, 1.0, ("chosen_option",), faq_id=entry.id, reply=entry.answer_for(message.channel)
+    )
+
+
+def _decision_record(decision: Decision) -> dict[str, Any]:
+    return {
+        "action": str(decision.action),
+        "faq_id": decision.faq_id,
+        "confidence": decision.confidence,
+        "reasons": list(decision.reasons),
+        "intent": decision.intent,
+        "options": [option.faq_id for option in decision.options],
+        "candidates": [asdict(candidate) for candidate in decision.candidates],
+    }
+
+
+def _update_conversation(session: Session, conversation: ConversationRow, decision: Decision) -> None:
+    if decision.action is Action.CLARIFY or "low_confidence" in decision.reasons:
+        conversation.failed_attempts += 1
+    elif decision.faq_id is not None:
+        conversation.failed_attempts = 0
+    if decision.action is Action.HANDOFF:
+        move(session, conversation, "waiting", actor="bot", reasons=decision.reasons)
+        conversation.failed_attempts = 0
+
+
+def _replies(
+    decision: Decision, message: MessageRow, engine: AnswerEngine
+) -> list[tuple[str, str, tuple[QuickReply, ...]]]:
+    """(text, kind, quick replies) to send: public replies to @mentions unless the case is private."""
+    public = message.kind == "mention"
+    if decision.action is Action.HANDOFF:
+        private = engine.replies.handoff()
+        if public:
+            return [(engine.replies.public_handoff(), "mention", ()), (private, "dm", ())]
+        return [(private, "dm", ())]
+    if decision.reply is None:
+        return []
+    quick = tuple(
+        QuickReply(title=option.question, payload=FAQ_PAYLOAD + option.faq_id) for option in decision.options
+    )
+    return [(decision.reply, "mention" if public else "dm", quick)]
+
+
+def _queue_reply(
+    session: Session,
+    adapter: ChannelAdapter,
+    conversation: ConversationRow,
+    inbound: MessageRow,
+    *,
+    text: str,
+    kind: str,
+    quick_replies: tuple[QuickReply, ...],
+    author: str = "bot",
+    human_agent: bool = False,
+) -> None:
+    """An outbound message, its pieces in the outbox, and a deliver job for each piece."""
+    outbound = MessageRow(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction="out",
+        kind=kind,
+        author=author,
+        text=text,
+        reply_to_id=inbound.external_id if kind == "mention" else None,
+        responds_to=inbound.id,
+        status="queued",
+        created_at=utcnow(),
+    )
+    session.add(outbound)
+    session.flush()
+    pieces = adapter.pieces(text, kind)
+    for number, piece in enumerate(pieces):
+        last = number == len(pieces) - 1
+        outgoing = Outgoing(
+            channel=conversation.channel,
+            account_id=conversation.account_id,
+            customer_id=conversation.customer_id,
+            kind=kind,
+            text=piece,
+            quick_replies=quick_replies if last else (),
+            reply_to_id=outbound.reply_to_id,
+            human_agent=human_agent,
+        )
+        row = OutboxRow(
+            message_id=outbound.id,
+            conversation_id=conversation.id,
+            idempotency_key=uuid.uuid4().hex,
+            channel=conversation.channel,
+            request=outgoing_record(outgoing),
+        )
+        session.add(row)
+        session.flush()
+        enqueue(session, kind="deliver", conversation_id=conversation.id, outbox_id=row.id)
+
+
+def outgoing_record(outgoing: Outgoing) -> dict[str, Any]:
+    """An Outgoing as JSON-able plain values (stored in the outbox)."""
+    return asdict(outgoing)
+
+
+def outgoing_from_record(record: dict[str, Any]) -> Outgoing:
+    """The Outgoing stored by `outgoing_record`."""
+    quick = tuple(QuickReply(**item) for item in record.get("quick_replies", ()))
+    return Outgoing(**{**record, "quick_replies": quick})

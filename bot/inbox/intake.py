@@ -1,0 +1,128 @@
+"""Durable intake: each accepted inbound message is stored with its job before the webhook is acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.channels.base import Inbound, Skipped
+from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
+from bot.inbox.upsert import insert_ignoring_conflict
+from bot.storage import utcnow
+
+# Raw bodies are kept for inspection; a cap keeps one huge delivery from bloating the table.
+MAX_KEPT_BODY = 200_000
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What one webhook delivery added: new messages, redeliveries ignored, events only recorded."""
+
+    stored: tuple[int, ...]
+    duplicates: int
+    skipped: int
+
+
+def conversation_for(
+    session: Session, *, channel: str, account_id: str, customer_id: str, customer_name: str | None = None
+) -> ConversationRow:
+    """The conversation of this customer with this account, created on first contact (race-safe)."""
+    key = {"channel": channel, "account_id": account_id, "customer_id": customer_id}
+    now = utcnow()
+    insert_ignoring_conflict(
+        session,
+        ConversationRow,
+        {
+            **key,
+            "customer_name": customer_name,
+            "state": "bot",
+            "failed_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        conflict=list(key),
+    )
+    return session.scalars(select(ConversationRow).filter_by(**key)).one()
+
+
+def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_body: bytes) -> IntakeResult:
+    """Store new messages with a 'handle' job each; a message already stored is left alone."""
+    stored: list[int] = []
+    duplicates = skipped = 0
+    for event in events:
+        if isinstance(event, Skipped):
+            skipped += 1
+            # Receipts and echoes are counted, not kept whole; an unsupported event keeps its body.
+            body = raw_body if event.reason == "unsupported" else b""
+            record_delivery(
+                session,
+                channel=event.channel,
+                outcome="skipped",
+                reason=f"{event.reason}: {event.detail}" if event.detail else event.reason,
+                external_id=event.external_id,
+                raw_body=body,
+            )
+            continue
+        conversation = conversation_for(
+            session,
+            channel=event.channel,
+            account_id=event.account_id,
+            customer_id=event.customer_id,
+            customer_name=event.customer_name,
+        )
+        now = utcnow()
+        message_id = insert_ignoring_conflict(
+            session,
+            MessageRow,
+            {
+                "conversation_id": conversation.id,
+                "channel": event.channel,
+                "direction": "in",
+                "external_id": event.external_id,
+                "kind": event.kind,
+                "author": "customer",
+                "text": event.text,
+                "reply_to_id": event.reply_to_id,
+                "status": "received",
+                "sent_at": event.sent_at,
+                "created_at": now,
+            },
+            conflict=["channel", "direction", "external_id"],
+        )
+        if message_id is None:
+            duplicates += 1
+            continue
+        session.add(
+            JobRow(kind="handle", conversation_id=conversation.id, message_id=message_id, run_after=now)
+        )
+        session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation.id)
+            .values(last_customer_at=event.sent_at, updated_at=now)
+        )
+        stored.append(message_id)
+    return IntakeResult(tuple(stored), duplicates, skipped)
+
+
+def record_delivery(
+    session: Session,
+    *,
+    channel: str,
+    outcome: str,
+    reason: str,
+    raw_body: bytes,
+    external_id: str | None = None,
+) -> None:
+    """Keep a webhook body we could not use (malformed) or chose not to answer (echo, receipt)."""
+    session.add(
+        WebhookDeliveryRow(
+            channel=channel,
+            outcome=outcome,
+            reason=reason[:2000],
+            external_id=external_id,
+            body=raw_body[:MAX_KEPT_BODY].decode("utf-8", errors="replace"),
+        )
+    )
