@@ -16,6 +16,7 @@ from app.cli_common import load_settings as _settings
 from app.cli_common import open_database as _database
 from app.cli_inbox import outbox_app, worker
 from app.cli_simulate import simulate
+from app.cli_users import users_app
 
 app = typer.Typer(
     help="Webcare: answers customers on social media, hands hard cases to people.",
@@ -29,6 +30,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(users_app, name="users")
 app.command()(worker)
 app.command()(simulate)
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.channels import adapters, http_client
 from app.db import make_engine, session_factory, upgrade
 from app.engine_service import EngineService
-from app.routes import answer, health, webhooks
+from app.routes import answer, auth, handoffs, health, webhooks
 from app.settings import Settings
 from app.state import AppState
 from app.workers import BackgroundWorker, build_worker
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         return JSONResponse({"detail": "; ".join(problems), "errors": problems}, status_code=422)
 
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(answer.router)
+    app.include_router(handoffs.router)
     app.include_router(webhooks.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -57,3 +58,39 @@ class AnswerResponse(BaseModel):
             options=[CandidateOut(**asdict(c)) for c in decision.options],
             candidates=[CandidateOut(**asdict(c)) for c in decision.candidates],
         )
+
+
+class TokenResponse(BaseModel):
+    """OAuth2 bearer token, plus who it is for and until when."""
+
+    access_token: str
+    token_type: str
+    expires_at: datetime
+    user: str
+    role: str
+
+
+class TicketOut(BaseModel):
+    id: int
+    conversation_id: int
+    channel: str
+    customer_id: str
+    priority: int = Field(description="1 urgent .. 4 routine")
+    reasons: list[str]
+    team: str
+    status: str
+    assignee: str | None
+    created_at: datetime
+    due_at: datetime
+    resolved_at: datetime | None
+
+
+class AgentReply(BaseModel):
+    """An agent's reply; the channel's own length limit is checked when it is queued."""
+
+    text: str = Field(max_length=20_000)
+
+
+class ReplyQueued(BaseModel):
+    message_id: int
+    status: str

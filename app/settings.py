@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.handoff.office_hours import OfficeHours
 
 
 class Settings(BaseSettings):
@@ -40,6 +42,44 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=8, ge=1, description="tries before a job is dead-lettered")
     worker_poll_seconds: float = Field(default=0.25, gt=0)
+
+    # Handoff: SLA minutes per priority 1 (urgent) .. 4 (routine), team routes, office hours.
+    sla_minutes: str = Field(default="15,60,240,1440", description="minutes to reply, priority 1..4")
+    team_routes: str = Field(
+        default="",
+        description="reason=team pairs, e.g. 'sensitive:legal_threat=legal, personal_data=privacy'",
+    )
+    default_team: str = "support"
+    office_hours: str = Field(
+        default="", description="e.g. 'mon-fri 08:00-20:00, sat 09:00-17:00'; empty means always staffed"
+    )
+    timezone: str = "Europe/London"
+
+    # Accounts: bearer tokens for the API, and the login rate limit per user name and address.
+    token_ttl_minutes: int = Field(default=720, ge=1)
+    login_attempts_per_minute: int = Field(default=5, ge=1)
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _four_minutes(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError("must be four positive whole minutes for priorities 1..4, e.g. '15,60,240,1440'")
+        return value
+
+    @field_validator("team_routes")
+    @classmethod
+    def _routes(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, team = pair.partition("=")
+            if not sep or not key.strip() or not team.strip():
+                raise ValueError(f"{pair!r} should be reason=team, e.g. 'sensitive:legal_threat=legal'")
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> Settings:
+        OfficeHours.parse(self.office_hours, self.timezone)  # raises with the problem and the expected form
+        return self
 
     @field_validator("encoder_backend")
     @classmethod

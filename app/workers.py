@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels import adapters, api_urls
 from app.engine_service import EngineService
+from app.handoff_rules import handoff_rules
 from app.settings import Settings
 from bot.inbox.worker import Worker, WorkerConfig
 
@@ -36,6 +37,7 @@ def build_worker(
             poll_seconds=settings.worker_poll_seconds,
         ),
         refresh=engines.refresh,
+        rules=handoff_rules(settings),
     )
 
 

@@ -33,12 +33,21 @@ class Replies:
         lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
         return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)
 
-    def handoff(self) -> str:
-        """The honest acknowledgement when a person takes over (office hours refine it later)."""
-        return (
-            f"Thanks for telling us. I'm passing this to a person on the {self.brand} team, "
-            "who will reply to you right here. You don't need to repeat anything."
-        )
+    def handoff(self, *, within: str | None = None, back: str | None = None) -> str:
+        """The honest acknowledgement when a person takes over: roughly when they reply (`within`, in
+        office hours) or when the team is back (`back`, outside them); the caller knows the hours."""
+        start = f"Thanks for telling us. I'm passing this to a person on the {self.brand} team"
+        if back:
+            return (
+                f"{start}. The team is away right now and back {back}; they will reply to you right here. "
+                "You don't need to repeat anything."
+            )
+        if within:
+            return (
+                f"{start}, who will reply to you right here, usually within {within}. "
+                "You don't need to repeat anything."
+            )
+        return f"{start}, who will reply to you right here. You don't need to repeat anything."
 
     def public_handoff(self) -> str:
         """A short public reply to a sensitive or personal @mention; the rest goes on privately."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import bot.inbox.models  # noqa: F401  (registers the tables on Base.metadata)
+import app.auth.models  # noqa: F401  (registers the tables on Base.metadata)
+import bot.handoff.models
+import bot.inbox.models  # noqa: F401
 import knowledge_base.models  # noqa: F401
 from bot.storage import Base
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
+from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
 from bot.inbox.jobs import enqueue
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
@@ -31,9 +32,11 @@ def handle_message(
     engine: AnswerEngine,
     adapter: ChannelAdapter,
     decided: Decision | None = None,
+    rules: HandoffRules | None = None,
 ) -> Decision | None:
     """Decide about the message (or take `decided`, computed in a batch with the same context) and queue
-    what to send, in the caller's transaction; None if there is nothing to do."""
+    what to send, in the caller's transaction; None if there is nothing to do. A handoff opens a ticket
+    (under `rules`) in the same transaction."""
     message = session.get(MessageRow, message_id, with_for_update=True)
     if message is None or message.status != "received":
         return None  # handled by an earlier attempt of this job
@@ -55,8 +58,16 @@ def handle_message(
     message.status = "handled"
     message.decision = _decision_record(decision)
     _update_conversation(session, conversation, decision)
-    for text, kind, quick in _replies(decision, message, engine):
-        _queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
+    acknowledge = ""
+    if decision.action is Action.HANDOFF:
+        rules = rules or HandoffRules()
+        now = utcnow()
+        ticket = open_ticket(
+            session, conversation_id=conversation.id, reasons=decision.reasons, rules=rules, now=now
+        )
+        acknowledge = acknowledgement(engine.replies, rules, priority=ticket.priority, now=now)
+    for text, kind, quick in _replies(decision, message, engine, acknowledge):
+        queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
     return decision
 
 
@@ -120,12 +131,12 @@ def _update_conversation(session: Session, conversation: ConversationRow, decisi
 
 
 def _replies(
-    decision: Decision, message: MessageRow, engine: AnswerEngine
+    decision: Decision, message: MessageRow, engine: AnswerEngine, acknowledge: str
 ) -> list[tuple[str, str, tuple[QuickReply, ...]]]:
     """(text, kind, quick replies) to send: public replies to @mentions unless the case is private."""
     public = message.kind == "mention"
     if decision.action is Action.HANDOFF:
-        private = engine.replies.handoff()
+        private = acknowledge or engine.replies.handoff()
         if public:
             return [(engine.replies.public_handoff(), "mention", ()), (private, "dm", ())]
         return [(private, "dm", ())]
@@ -137,19 +148,20 @@ def _replies(
     return [(decision.reply, "mention" if public else "dm", quick)]
 
 
-def _queue_reply(
+def queue_reply(
     session: Session,
     adapter: ChannelAdapter,
     conversation: ConversationRow,
-    inbound: MessageRow,
+    inbound: MessageRow | None,
     *,
     text: str,
     kind: str,
     quick_replies: tuple[QuickReply, ...],
     author: str = "bot",
     human_agent: bool = False,
-) -> None:
-    """An outbound message, its pieces in the outbox, and a deliver job for each piece."""
+) -> int:
+    """An outbound message, its pieces in the outbox, and a deliver job for each piece; `inbound` (the
+    message answered, if any) gives the reply target of public replies and the transcript's link."""
     outbound = MessageRow(
         conversation_id=conversation.id,
         channel=conversation.channel,
@@ -157,8 +169,8 @@ def _queue_reply(
         kind=kind,
         author=author,
         text=text,
-        reply_to_id=inbound.external_id if kind == "mention" else None,
-        responds_to=inbound.id,
+        reply_to_id=inbound.external_id if inbound is not None and kind == "mention" else None,
+        responds_to=inbound.id if inbound is not None else None,
         status="queued",
         created_at=utcnow(),
     )
@@ -187,6 +199,7 @@ def _queue_reply(
         session.add(row)
         session.flush()
         enqueue(session, kind="deliver", conversation_id=conversation.id, outbox_id=row.id)
+    return outbound.id
 
 
 def outgoing_record(outgoing: Outgoing) -> dict[str, Any]:

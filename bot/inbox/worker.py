@@ -12,12 +12,14 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import ChannelAdapter
+from bot.handoff.opening import HandoffRules, open_ticket
 from bot.inbox import jobs
 from bot.inbox.delivery import deliver
 from bot.inbox.handling import context_for, handle_message
 from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
+from bot.storage import utcnow
 from bot.types import Decision
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class Worker:
         api_urls: Mapping[str, str],
         config: WorkerConfig,
         refresh: Callable[[], object] | None = None,
+        rules: HandoffRules | None = None,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
@@ -57,6 +60,7 @@ class Worker:
         self.config = config
         self._refresh = refresh
         self._refreshed_at = 0.0
+        self._rules = rules or HandoffRules()
 
     def run_once(self) -> bool:
         """Do the ready jobs, up to a batch; True if there were any."""
@@ -141,6 +145,7 @@ class Worker:
                     engine=engine,
                     adapter=self._adapters[message.channel],
                     decided=decided,
+                    rules=self._rules,
                 )
         jobs.finish(self._sessions, job, worker=self.config.name)
 
@@ -180,3 +185,10 @@ class Worker:
             conversation = session.get(ConversationRow, message.conversation_id)
             if conversation is not None and conversation.state == "bot":
                 move(session, conversation, "waiting", actor="worker", reasons=["processing_failed"])
+                open_ticket(
+                    session,
+                    conversation_id=conversation.id,
+                    reasons=["processing_failed"],
+                    rules=self._rules,
+                    now=utcnow(),
+                )

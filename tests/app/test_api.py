@@ -8,21 +8,25 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.app.accounts import signed_in
 from tests.app.live_server import live_server, run_cli, webcare_env
 from tests.conftest import DEMO_KB
 
 
 @pytest.fixture
-def server(database_url: str, cache_dir: Path) -> Iterator[str]:
+def server(database_url: str, cache_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env = webcare_env(database_url, cache_dir.parent / "api-data", WEBCARE_BRAND_NAME="Kestrel Mobile")
     imported = run_cli(["kb", "import", str(DEMO_KB)], env)
     assert imported.returncode == 0, imported.stderr
     with live_server(env) as base:
-        yield base
+        yield base, env
 
 
-def test_answer_health_and_errors(server: str) -> None:
-    with httpx.Client(base_url=server, timeout=30) as client:
+def test_answer_health_and_errors(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    assert httpx.post(f"{base}/api/v1/answer", json={"text": "hi"}).status_code == 401
+    headers = signed_in(env, base, "editor", "editor")
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz").json()
         assert ready["ready"] is True

@@ -1,0 +1,1 @@
+"""Human handoff: tickets, their priority and team, office hours, and what agents do with them."""

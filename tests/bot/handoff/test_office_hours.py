@@ -1,0 +1,89 @@
+"""Office hours: open or not at a moment, and when the team is next in, in its own time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.handoff.office_hours import OfficeHours, OfficeHoursError
+from bot.handoff.opening import HandoffRules, acknowledgement, humanise_minutes
+from bot.replies import Replies
+
+BST = timedelta(hours=1)
+HOURS = OfficeHours.parse("mon-fri 08:00-20:00, sat 09:00-17:00", "Europe/London")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_open_within_hours_in_local_time() -> None:
+    # 2025-07-01 is a Tuesday; London is on BST (UTC+1): 07:30 UTC is 08:30 local.
+    assert HOURS.status(utc(2025, 7, 1, 7, 30)).open
+    assert not HOURS.status(utc(2025, 7, 1, 6, 30)).open  # 07:30 local
+    assert not HOURS.status(utc(2025, 7, 1, 19, 0)).open  # 20:00 local: closing time is exclusive
+
+
+def test_next_opening_same_day_next_day_and_over_the_weekend() -> None:
+    early = HOURS.status(utc(2025, 7, 1, 5, 0))  # Tuesday 06:00 local
+    assert early.opens_at is not None
+    assert (early.opens_at.strftime("%a %H:%M"), early.opens_at.utcoffset()) == ("Tue 08:00", BST)
+    friday_night = HOURS.status(utc(2025, 7, 4, 21, 0))  # Friday 22:00 local
+    assert friday_night.opens_at is not None
+    assert friday_night.opens_at.strftime("%a %d %H:%M") == "Sat 05 09:00"
+    saturday_evening = HOURS.status(utc(2025, 7, 5, 18, 0))  # Saturday 19:00 local
+    assert saturday_evening.opens_at is not None
+    assert saturday_evening.opens_at.strftime("%a %d %H:%M") == "Mon 07 08:00"
+
+
+def test_winter_time_is_gmt() -> None:
+    # 2025-01-06 is a Monday; London is on GMT: 08:00 UTC is 08:00 local.
+    assert HOURS.status(utc(2025, 1, 6, 8, 0)).open
+    assert not HOURS.status(utc(2025, 1, 6, 7, 59)).open
+
+
+def test_always_and_wrapping_day_ranges() -> None:
+    assert OfficeHours.parse("", "UTC").status(utc(2025, 7, 6, 3, 0)).open
+    weekend = OfficeHours.parse("fri-mon 10:00-12:00", "UTC")
+    assert {span.day for span in weekend.spans} == {4, 5, 6, 0}
+    assert OfficeHours.parse("mon 00:00-24:00", "UTC").status(utc(2025, 7, 7, 23, 59)).open
+
+
+@pytest.mark.parametrize(
+    ("spec", "zone", "message"),
+    [
+        ("weekdays 9-5", "UTC", "write e.g."),
+        ("mon-fry 09:00-17:00", "UTC", "unknown day 'fry'"),
+        ("mon 22:00-02:00", "UTC", "split a span past midnight"),
+        ("mon 09:00-25:00", "UTC", "not a time of day"),
+        ("mon 09:00-17:00", "Mars/Olympus", "unknown time zone"),
+    ],
+)
+def test_bad_specs_say_what_is_wrong(spec: str, zone: str, message: str) -> None:
+    with pytest.raises(OfficeHoursError, match=message):
+        OfficeHours.parse(spec, zone)
+
+
+def test_acknowledgement_is_honest_about_when() -> None:
+    rules = HandoffRules(sla_minutes=(15, 60, 240, 1440), office_hours=HOURS)
+    replies = Replies("Kestrel Mobile")
+    inside = acknowledgement(replies, rules, priority=1, now=utc(2025, 7, 1, 9, 0))
+    assert "usually within 15 minutes" in inside
+    routine = acknowledgement(replies, rules, priority=4, now=utc(2025, 7, 1, 9, 0))
+    assert "usually within a day" in routine
+    night = acknowledgement(replies, rules, priority=1, now=utc(2025, 7, 4, 21, 0))  # Friday 22:00
+    assert "back tomorrow at 09:00 (BST)" in night
+    assert "within" not in night
+    weekend = acknowledgement(replies, rules, priority=1, now=utc(2025, 7, 5, 18, 0))
+    assert "back Monday at 08:00 (BST)" in weekend
+
+
+def test_humanised_minutes() -> None:
+    assert [humanise_minutes(m) for m in (15, 60, 240, 1440, 2880)] == [
+        "15 minutes",
+        "an hour",
+        "4 hours",
+        "a day",
+        "2 days",
+    ]
