@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.app.live_server import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.app.live_server import free_port, serving_process
 
 
 @dataclass(frozen=True)
@@ -80,32 +76,8 @@ class FakePlatform:
 def running_fake_platform(timeout: float = 30.0) -> Iterator[FakePlatform]:
     """`python -m app.fake_platform` in a subprocess; yields its handle; stops it afterwards."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.fake_platform", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     platform = FakePlatform(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise RuntimeError(f"the fake platform exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{platform.url}/_fake/requests", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the fake platform did not answer within {timeout}s")
-            time.sleep(0.1)
+    command = [sys.executable, "-m", "app.fake_platform", "--host", "127.0.0.1", "--port", str(port)]
+    ready = f"{platform.url}/_fake/requests"
+    with serving_process(command, ready, name="the fake platform", timeout=timeout):
         yield platform
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 WEBCARE = str(Path(sys.executable).parent / "webcare")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -41,35 +42,41 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess
 
 
 @contextmanager
-def live_server(env: dict[str, str], timeout: float = 240.0) -> Iterator[str]:
-    """`webcare serve` in its own process; yields its base URL; stops it afterwards."""
-    port = free_port()
+def serving_process(
+    command: list[str], ready_url: str, *, name: str, timeout: float, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    """Run a server process until it answers 200 at `ready_url`; stop it afterwards."""
     process = subprocess.Popen(
-        [WEBCARE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
         while True:
             if process.poll() is not None:
                 output = process.stdout.read() if process.stdout else ""
-                raise RuntimeError(f"webcare serve exited with {process.returncode}:\n{output}")
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{output}")
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"webcare serve not ready after {timeout}s")
-            time.sleep(0.3)
-        yield base
+                raise TimeoutError(f"{name} not ready after {timeout}s")
+            time.sleep(0.2)
+        yield
     finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def live_server(env: dict[str, str], timeout: float = 240.0) -> Iterator[str]:
+    """`webcare serve` in its own process; yields its base URL; stops it afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [WEBCARE, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with serving_process(command, f"{base}/readyz", name="webcare serve", timeout=timeout, env=env):
+        yield base
