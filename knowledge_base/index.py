@@ -31,6 +31,9 @@ class FaqIndex:
     """
 
     def __init__(self, dimension: int) -> None:
+        # A flat search over a few thousand phrasings takes microseconds; waking FAISS's OpenMP pool
+        # for it cost 10-20 ms per message on a busy 2-core machine (bench/engine.py --faiss-threads).
+        faiss.omp_set_num_threads(1)
         self.dimension = dimension
         self._lock = threading.RLock()
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
