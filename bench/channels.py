@@ -12,15 +12,12 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
 
 from app.simulation import Sent, collect_replies, load, summary
-from tests.app.channel_stack import SECRETS, channel_stack
-from tests.conftest import fresh_postgres_database
+from tests.app.channel_stack import SECRETS, channel_stack, fresh_database
 
 TEXTS = [
     "how do i top up my pay as you go phone?",
@@ -32,15 +29,6 @@ TEXTS = [
     "my bill is higher than normal this month why",
     "is 5G available on my plan",
 ]
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    context: AbstractContextManager[str] = (
-        nullcontext(f"sqlite:///{workdir / 'bench.db'}") if kind == "sqlite" else fresh_postgres_database()
-    )
-    with context as url:
-        yield url
 
 
 def run_phase(server: str, platform: str, *, rate: float, seconds: float) -> dict[str, float]:
@@ -78,7 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for kind in kinds:
-            with database(kind, workdir) as url, channel_stack(url, workdir / "data") as (server, fake, _):
+            with (
+                fresh_database(kind, workdir) as url,
+                channel_stack(url, workdir / "data") as (server, fake, _),
+            ):
                 run_phase(server, fake.url, rate=10, seconds=2)  # warm-up: model, caches, connections
                 for rate in rates:
                     r = run_phase(server, fake.url, rate=rate, seconds=args.seconds)

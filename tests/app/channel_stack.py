@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -14,7 +14,7 @@ from bot.channels.base import ChannelSecrets
 from bot.storage import Base
 from tests.app.fake_platform_server import FakePlatform, running_fake_platform
 from tests.app.live_server import live_server, run_cli, webcare_env
-from tests.conftest import DEMO_KB
+from tests.conftest import DEMO_KB, fresh_postgres_database
 
 SECRETS = ChannelSecrets(
     meta_app_secret="test-app-secret",
@@ -49,6 +49,13 @@ def channel_stack(
         assert imported.returncode == 0, imported.stderr
         with live_server(env) as base:
             yield base, platform, env
+
+
+def fresh_database(kind: str, directory: Path) -> AbstractContextManager[str]:
+    """A new SQLite file under `directory`, or a new PostgreSQL database dropped on exit."""
+    if kind == "sqlite":
+        return nullcontext(f"sqlite:///{directory / 'webcare.db'}")
+    return fresh_postgres_database()
 
 
 def count_rows(database_url: str, model: type[Base], **where: object) -> int:

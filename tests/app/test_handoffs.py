@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +16,8 @@ import pytest
 from app.simulation import account_for, new_message_id, reply_text
 from app.webhook_payloads import inbound_body
 from tests.app.accounts import signed_in
-from tests.app.channel_stack import channel_stack
+from tests.app.channel_stack import channel_stack, fresh_database
 from tests.app.test_webhooks import TOP_UP, Stack, new_customer
-from tests.conftest import fresh_postgres_database
 
 HACKED = "someone hacked my account and changed my number!!"
 
@@ -66,11 +64,7 @@ class Desk:
 def desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
 ) -> Iterator[Desk]:
-    database: AbstractContextManager[str]
-    if request.param == "sqlite":
-        database = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('handoffs') / 'webcare.db'}")
-    else:
-        database = fresh_postgres_database()
+    database = fresh_database(request.param, tmp_path_factory.mktemp("handoffs"))
     with database as url, channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env):
         stack = Stack(base, platform, env, url)
         yield Desk(

@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +20,10 @@ from app.simulation import account_for, delivered, new_message_id, reply_text
 from app.webhook_payloads import echo_body, handshake_query, inbound_body, signed_headers, status_body
 from bot.inbox.models import MessageRow, WebhookDeliveryRow
 from knowledge_base.formats import read_kb_file
-from tests.app.channel_stack import SECRETS, channel_stack, count_rows
+from tests.app.channel_stack import SECRETS, channel_stack, count_rows, fresh_database
 from tests.app.fake_platform_server import FakePlatform
 from tests.app.live_server import run_cli
-from tests.conftest import DEMO_KB, fresh_postgres_database
+from tests.conftest import DEMO_KB
 
 TOP_UP = "how do i top up my pay as you go phone?"
 
@@ -74,11 +73,7 @@ class Stack:
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
 ) -> Iterator[Stack]:
-    database: AbstractContextManager[str]
-    if request.param == "sqlite":
-        database = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('webhooks') / 'webcare.db'}")
-    else:
-        database = fresh_postgres_database()
+    database = fresh_database(request.param, tmp_path_factory.mktemp("webhooks"))
     with database as url, channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env):
         yield Stack(base, platform, env, url)
 
