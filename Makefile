@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint typecheck hadolint pytest bench bench-banking77 bench-engine evaluate clean
+.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine evaluate clean
 
 run: $(STAMP)
 	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
@@ -36,8 +36,14 @@ typecheck: $(STAMP)
 hadolint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 evaluate: $(STAMP)
 	$(BIN)/webcare evaluate training/data/demo_heldout.jsonl --kb knowledge_base/demo/kestrel_mobile.yaml

@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from app.auth.deps import SignInRequiredError
 from app.channels import adapters, http_client
 from app.db import make_engine, session_factory, upgrade
 from app.engine_service import EngineService
-from app.routes import answer, auth, handoffs, health, webhooks
+from app.routes import answer, auth, handoffs, health, ui_auth, ui_desk, webhooks
 from app.settings import Settings
 from app.state import AppState
+from app.ui_templates import STATIC_DIR, make_templates
 from app.workers import BackgroundWorker, build_worker
 from bot.encoder import TextEncoder
 
@@ -35,7 +39,12 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         engines = EngineService(settings, sessions, encoder)
         await run_in_threadpool(engines.refresh, force=True)
         state = AppState(
-            settings=settings, db=db, sessions=sessions, engines=engines, adapters=adapters(settings)
+            settings=settings,
+            db=db,
+            sessions=sessions,
+            engines=engines,
+            adapters=adapters(settings),
+            templates=make_templates(settings.timezone),
         )
         app.state.webcare = state
         client = http_client(settings)
@@ -72,4 +81,12 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
     app.include_router(answer.router)
     app.include_router(handoffs.router)
     app.include_router(webhooks.router)
+    app.include_router(ui_auth.router)
+    app.include_router(ui_desk.router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(SignInRequiredError)
+    async def _sign_in(_: Request, exc: SignInRequiredError) -> RedirectResponse:
+        return RedirectResponse(f"/ui/login?next={quote(exc.next_path)}", status_code=303)
+
     return app

@@ -94,3 +94,28 @@ class AgentReply(BaseModel):
 class ReplyQueued(BaseModel):
     message_id: int
     status: str
+
+
+class Reassign(BaseModel):
+    """Whom to give a ticket to (a user with the agent or admin role)."""
+
+    agent: str = Field(min_length=1, max_length=120)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(max_length=4000)
+
+
+class NoteOut(BaseModel):
+    id: int
+    conversation_id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
+class SuggestionOut(BaseModel):
+    faq_id: str
+    question: str
+    answer: str
+    score: float

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ class AppState:
     sessions: sessionmaker[Session]
     engines: EngineService
     adapters: dict[str, ChannelAdapter]
+    templates: Jinja2Templates
     # Set by intake so the embedded worker starts on a new message without waiting for its poll.
     wake_worker: threading.Event = field(default_factory=threading.Event)
 

@@ -26,3 +26,8 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Timezone-aware now, for timestamps stored by every package."""
     return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """`value` as a timezone-aware UTC time: SQLite hands back naive datetimes, stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

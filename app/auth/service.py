@@ -109,6 +109,17 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     return User(user.id, user.name, user.role)
 
 
+def revoke_token(session: Session, *, token: str) -> None:
+    """Forget a token (sign out); an unknown token is already as good as revoked."""
+    session.execute(delete(ApiTokenRow).where(ApiTokenRow.token_hash == _digest(token)))
+
+
+def user_names(session: Session, *, roles: tuple[str, ...]) -> list[str]:
+    """Names of the active users with one of `roles`, alphabetically (e.g. whom a ticket can go to)."""
+    query = select(UserRow.name).where(UserRow.role.in_(roles), UserRow.active.is_(True))
+    return list(session.scalars(query.order_by(UserRow.name)))
+
+
 def _password_matches(stored_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(stored_hash, password)

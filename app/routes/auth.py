@@ -23,7 +23,7 @@ async def token(
     """Sign in; failed attempts are limited per user name and address."""
     address = request.client.host if request.client else "unknown"
     try:
-        issued = await run_in_threadpool(_issue, state, form.username, form.password, address)
+        issued = await run_in_threadpool(sign_in, state, form.username, form.password, address)
     except LoginRateLimitedError as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from exc
     if issued is None:
@@ -37,7 +37,8 @@ async def token(
     )
 
 
-def _issue(state: AppState, name: str, password: str, address: str) -> IssuedToken | None:
+def sign_in(state: AppState, name: str, password: str, address: str) -> IssuedToken | None:
+    """A new token for a correct name and password (None for a wrong one), under the login rate limit."""
     with transaction(state.sessions) as session:
         return issue_token(
             session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from bot.handoff.models import TicketRow
 from bot.handoff.office_hours import OfficeHours
 from bot.handoff.priority import priority_for, team_for
 from bot.replies import Replies
+from bot.storage import aware
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def open_ticket(
     ticket.reasons = list(dict.fromkeys([*ticket.reasons, *reasons]))
     if priority < ticket.priority:
         ticket.priority = priority
-        ticket.due_at = min(_aware(ticket.due_at), due)
+        ticket.due_at = min(aware(ticket.due_at), due)
     return ticket
 
 
@@ -89,8 +90,3 @@ def _when(opens_at: datetime, now: datetime) -> str:
     days = (opens_at.date() - local_now.date()).days
     day = {0: "today", 1: "tomorrow"}.get(days, opens_at.strftime("%A"))
     return f"{day} at {opens_at:%H:%M} ({opens_at:%Z})"
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

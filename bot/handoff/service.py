@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from bot.handoff.opening import open_ticket_of
 from bot.inbox.handling import queue_reply
 from bot.inbox.models import ConversationRow
 from bot.inbox.states import move
-from bot.storage import utcnow
+from bot.storage import aware, utcnow
 
 # Meta lets a page answer as it likes for 24 h after the customer's last message; after that only a
 # person may, with the HUMAN_AGENT tag.
@@ -55,18 +55,34 @@ class Ticket:
 
 
 def list_tickets(
-    session: Session, *, status: str | None = None, team: str | None = None, limit: int = 200
+    session: Session,
+    *,
+    status: str | None = None,
+    team: str | None = None,
+    channel: str | None = None,
+    priority: int | None = None,
+    overdue: bool = False,
+    limit: int = 200,
 ) -> list[Ticket]:
-    """Tickets, most urgent and most overdue first."""
+    """Tickets, most urgent and most overdue first. `status` "open" is waiting or assigned; `overdue`
+    keeps open tickets past their due time."""
     query = select(TicketRow, ConversationRow).join(
         ConversationRow, ConversationRow.id == TicketRow.conversation_id
     )
-    if status:
+    if status == "open":
+        query = query.where(TicketRow.status != "resolved")
+    elif status:
         query = query.where(TicketRow.status == status)
     if team:
         query = query.where(TicketRow.team == team)
+    if channel:
+        query = query.where(ConversationRow.channel == channel)
+    if priority:
+        query = query.where(TicketRow.priority == priority)
+    if overdue:
+        query = query.where(TicketRow.status != "resolved", TicketRow.due_at < utcnow())
     query = query.order_by(TicketRow.priority, TicketRow.due_at, TicketRow.id).limit(limit)
-    return [_ticket(row, conversation) for row, conversation in session.execute(query).tuples()]
+    return [_ticket(row, conversation) for row, conversation in session.execute(query)]
 
 
 def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
@@ -100,6 +116,26 @@ def claim(session: Session, *, ticket_id: int, agent: str) -> Ticket:
     return _ticket(row, conversation)
 
 
+def reassign(session: Session, *, ticket_id: int, to_agent: str, by: str, admin: bool = False) -> Ticket:
+    """Give an open ticket to `to_agent` (a waiting one to anyone; a held one only by its holder or an
+    admin)."""
+    row = session.get(TicketRow, ticket_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    if row.status == "resolved":
+        raise ConflictError(f"ticket {ticket_id} is already resolved")
+    if row.status == "assigned" and not admin and row.assignee != by:
+        raise ConflictError(
+            f"ticket {ticket_id} is assigned to {row.assignee}: only they or an admin can pass it on"
+        )
+    if row.assignee == to_agent:
+        raise ConflictError(f"ticket {ticket_id} is already assigned to {to_agent}")
+    row.status, row.assignee, row.claimed_at = "assigned", to_agent, utcnow()
+    conversation = _conversation(session, row.conversation_id)
+    move(session, conversation, "assigned", actor=f"agent:{by}", reasons=[f"reassigned to {to_agent}"])
+    return _ticket(row, conversation)
+
+
 def reply(
     session: Session,
     *,
@@ -124,7 +160,7 @@ def reply(
             f"the reply is too long for {conversation.channel}: at most {adapter.text_limit} {unit}"
         )
     last = conversation.last_customer_at
-    outside_window = last is not None and utcnow() - _aware(last) > REPLY_WINDOW
+    outside_window = last is not None and utcnow() - aware(last) > REPLY_WINDOW
     return queue_reply(
         session,
         adapter,
@@ -190,12 +226,7 @@ def _ticket(row: TicketRow, conversation: ConversationRow) -> Ticket:
         team=row.team,
         status=row.status,
         assignee=row.assignee,
-        created_at=_aware(row.created_at),
-        due_at=_aware(row.due_at),
-        resolved_at=_aware(row.resolved_at) if row.resolved_at else None,
+        created_at=aware(row.created_at),
+        due_at=aware(row.due_at),
+        resolved_at=aware(row.resolved_at) if row.resolved_at else None,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -201,6 +201,46 @@ def test_queue_filters_and_editor_cannot_read_it(desk: Desk) -> None:
     assert desk.api("GET", "/api/v1/handoffs", None).status_code == 401
 
 
+def test_reassign_notes_suggestions_and_queue_filters_over_http(desk: Desk) -> None:
+    _, ticket = desk.hand_off("someone hacked my account and ordered a new SIM card in my name")
+    tid, conversation = ticket["id"], ticket["conversation_id"]
+
+    def ids(**params: Any) -> list[int]:
+        return [t["id"] for t in desk.api("GET", "/api/v1/handoffs", desk.ann, params=params).json()]
+
+    assert tid in ids(status="open", channel="messenger", priority=1)
+    assert tid not in ids(channel="x")
+    assert tid not in ids(overdue="true")
+    assert desk.api("GET", "/api/v1/handoffs", desk.ann, params={"priority": 9}).status_code == 422
+
+    suggestions = desk.api("GET", f"/api/v1/conversations/{conversation}/suggestions", desk.ann).json()
+    assert 1 <= len(suggestions) <= 3
+    assert {"lost-stolen-phone", "replacement-sim"} & {s["faq_id"] for s in suggestions}
+    assert all(s["answer"] for s in suggestions)
+
+    assert desk.api("POST", f"/api/v1/handoffs/{tid}/claim", desk.ann).status_code == 200
+    reassign = f"/api/v1/handoffs/{tid}/reassign"
+    assert desk.api("POST", reassign, desk.bob, json={"agent": "bob"}).status_code == 409  # ann holds it
+    unknown = desk.api("POST", reassign, desk.ann, json={"agent": "nobody"})
+    assert unknown.status_code == 404 and "no agent named 'nobody'" in unknown.json()["detail"]
+    assert desk.api("POST", reassign, desk.ann, json={"agent": "eddie"}).status_code == 404  # an editor
+    passed = desk.api("POST", reassign, desk.ann, json={"agent": "bob"})
+    assert (passed.status_code, passed.json()["assignee"]) == (200, "bob")
+    reply = f"/api/v1/conversations/{conversation}/messages"
+    assert desk.api("POST", reply, desk.ann, json={"text": "Hello"}).status_code == 409
+    assert desk.api("POST", reply, desk.bob, json={"text": "Hello, Bob here."}).status_code == 202
+
+    notes = f"/api/v1/conversations/{conversation}/notes"
+    assert desk.api("POST", notes, desk.ann, json={"text": "  "}).status_code == 422
+    added = desk.api("POST", notes, desk.ann, json={"text": "Passed to Bob: he handles SIM swaps."})
+    assert added.status_code == 201, added.text
+    seen = desk.api("GET", f"/api/v1/conversations/{conversation}", desk.bob).json()
+    assert [(n["author"], n["text"]) for n in seen["notes"]] == [
+        ("ann", "Passed to Bob: he handles SIM swaps.")
+    ]
+    assert any("reassigned to bob" in e["reasons"] for e in seen["events"])
+
+
 def test_login_is_rate_limited_and_wrong_passwords_get_401(desk: Desk) -> None:
     url = f"{desk.stack.server}/api/v1/auth/token"
     codes = [
@@ -213,18 +253,37 @@ def test_login_is_rate_limited_and_wrong_passwords_get_401(desk: Desk) -> None:
     assert garbage.status_code == 401
 
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/ui/login",
+    "/ui/static",
+}
+EVERYONE = {"admin", "editor", "agent"}
 PUBLIC_PREFIXES = ("/webhooks/", "/api/v1/auth/", "/help")
 AGENTS = {"admin", "agent"}
 # Every protected route and who may use it; a new route fails this test until it is listed here.
 PROTECTED = {
-    ("POST", "/api/v1/answer"): {"admin", "editor", "agent"},
+    ("POST", "/api/v1/answer"): EVERYONE,
     ("GET", "/api/v1/handoffs"): AGENTS,
     ("POST", "/api/v1/handoffs/{ticket_id}/claim"): AGENTS,
     ("POST", "/api/v1/handoffs/{ticket_id}/resolve"): AGENTS,
     ("POST", "/api/v1/handoffs/{ticket_id}/hand-back"): AGENTS,
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): AGENTS,
     ("GET", "/api/v1/conversations/{conversation_id}"): AGENTS,
+    ("POST", "/api/v1/handoffs/{ticket_id}/reassign"): AGENTS,
+    ("POST", "/api/v1/conversations/{conversation_id}/notes"): AGENTS,
+    ("GET", "/api/v1/conversations/{conversation_id}/suggestions"): AGENTS,
+    ("GET", "/ui"): EVERYONE,
+    ("POST", "/ui/logout"): EVERYONE,
+    ("GET", "/ui/queue/rows"): AGENTS,
+    ("GET", "/ui/conversations/{conversation_id}"): AGENTS,
+    ("GET", "/ui/conversations/{conversation_id}/live"): AGENTS,
 }
 
 
@@ -245,8 +304,12 @@ def test_every_route_needs_a_user_with_the_right_role(desk: Desk) -> None:
         path = template.replace("{ticket_id}", "999999").replace("{conversation_id}", "999999")
         kwargs: dict[str, Any] = {"json": {}} if method == "POST" else {}
         anonymous = desk.api(method, path, None, **kwargs)
-        assert anonymous.status_code == 401, (method, template)
-        assert anonymous.headers["www-authenticate"] == "Bearer"
+        if method == "GET" and path.startswith("/ui"):  # a browser is sent to the login page instead
+            assert anonymous.status_code == 303, (method, template)
+            assert anonymous.headers["location"].startswith("/ui/login?next="), (method, template)
+        else:
+            assert anonymous.status_code == 401, (method, template)
+            assert anonymous.headers["www-authenticate"] == "Bearer"
         for role, who in people.items():
             code = desk.api(method, path, who, **kwargs).status_code
             if role in PROTECTED[(method, template)]:

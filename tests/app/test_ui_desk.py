@@ -1,0 +1,151 @@
+"""The agents' workspace in a real browser: sign-in, the live queue, a conversation from claim to resolve."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.auth.session import SESSION_COOKIE
+from app.simulation import reply_text
+from tests.app.accounts import PASSWORD, add_user, token
+from tests.app.browser import chromium, sign_in
+from tests.app.channel_stack import channel_stack
+from tests.app.test_webhooks import TOP_UP, Stack, new_customer
+
+# `WEBCARE_SCREENSHOTS=docs .venv/bin/python -m pytest tests/app/test_ui_desk.py` refreshes the README's
+# screenshots; otherwise they go to the test's temporary directory (taking them is part of the test).
+SCREENSHOTS = os.environ.get("WEBCARE_SCREENSHOTS")
+
+
+@dataclass
+class Desk:
+    stack: Stack
+    browser: Browser
+    shots: Path
+
+    def customer_writes(self, text: str, channel: str = "messenger", customer: str | None = None) -> str:
+        customer = customer or new_customer()
+        response = self.stack.post(channel, self.stack.message(channel, text, customer=customer))
+        assert response.status_code == 200, response.text
+        return customer
+
+    def page(self) -> Page:
+        return self.browser.new_page(viewport={"width": 1280, "height": 800})
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Desk]:
+    directory = tmp_path_factory.mktemp("ui")
+    url = f"sqlite:///{directory / 'webcare.db'}"
+    with channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env), chromium() as browser:
+        for name, role in [("ann", "agent"), ("bob", "agent"), ("eddie", "editor")]:
+            add_user(env, name, role)
+        shots = Path(SCREENSHOTS) if SCREENSHOTS else directory
+        shots.mkdir(parents=True, exist_ok=True)
+        yield Desk(Stack(base, platform, env, url), browser, shots)
+
+
+def test_pages_need_sign_in_and_a_wrong_password_is_refused(desk: Desk) -> None:
+    page = desk.page()
+    page.goto(f"{desk.stack.server}/ui/conversations/1")
+    page.wait_for_url("**/ui/login?next=/ui/conversations/1")
+    page.fill("input[name=username]", "ann")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    page.close()
+
+
+def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(desk: Desk) -> None:
+    page = desk.page()
+    sign_in(page, desk.stack.server, "ann", PASSWORD)
+    page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
+
+    # Other customers' tickets, so the queue shows priorities and channels side by side.
+    desk.customer_writes("I want to speak to a real person please", channel="whatsapp")
+    desk.customer_writes("this is the third time I ask, your service is a joke", channel="x")
+    customer = desk.customer_writes("someone hacked my account and ordered a new SIM card in my name")
+
+    row = page.locator("tr[data-ticket-id]", has_text=customer)
+    expect(row).to_be_visible(timeout=30_000)
+    expect(row.locator(".pill")).to_have_text("urgent")
+    expect(page.locator("#new-badge")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True, "the queue reloaded instead of updating itself"
+    expect(page.locator("tr[data-ticket-id]")).to_have_count(3, timeout=30_000)
+    page.screenshot(path=str(desk.shots / "queue.png"))
+
+    row.get_by_role("link", name="Open").click()
+    page.wait_for_url("**/ui/conversations/*")
+    expect(page.locator(".ticket-panel .tag")).to_contain_text(["sensitive:fraud_or_hacked"])
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator("#ticket-status")).to_have_text("assigned")
+
+    suggestion = page.locator(".suggestion").first
+    answer = suggestion.locator(".answer").inner_text()
+    suggestion.get_by_role("button", name="Insert").click()
+    box = page.locator("#reply-text")
+    expect(box).to_have_value(answer)
+    box.fill(f"Hi, I've locked your account for now. {answer}")
+    expect(page.locator("#reply-count")).to_contain_text("/ 2000 characters")
+    page.locator("#note-text").fill("Customer verified by phone; SIM swap blocked.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator(".note")).to_contain_text("SIM swap blocked")
+    page.get_by_role("button", name="Send on Messenger").click()
+
+    sends = desk.stack.sends_to(customer, 2)
+    assert reply_text(sends[-1]) == f"Hi, I've locked your account for now. {answer}"
+    expect(page.locator(".msg.out.agent")).to_contain_text("I've locked your account")
+    page.screenshot(path=str(desk.shots / "conversation.png"), full_page=True)
+
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#ticket-status")).to_have_text("resolved")
+    page.close()
+
+    # Resolved: the bot answers this customer's next question again.
+    desk.customer_writes(TOP_UP, customer=customer)
+    assert len(desk.stack.sends_to(customer, 3)) == 3
+
+
+def test_actions_need_the_session_csrf_token_and_sign_out_ends_the_session(desk: Desk) -> None:
+    page = desk.page()
+    sign_in(page, desk.stack.server, "bob", PASSWORD)
+    cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    session = httpx.Client(base_url=desk.stack.server, cookies={SESSION_COOKIE: cookie["value"]}, timeout=30)
+    note = {"json": {"text": "from a forged form"}}
+    # The cookie alone (what another site's form would send) is not enough to change anything.
+    assert session.post("/api/v1/conversations/1/notes", **note).status_code == 403
+    assert (
+        session.post("/api/v1/conversations/1/notes", headers={"X-CSRF-Token": "x"}, **note).status_code
+        == 403
+    )
+    assert (
+        session.post("/api/v1/conversations/1/notes", headers={"X-CSRF-Token": csrf}, **note).status_code
+        == 201
+    )
+    assert session.get("/ui/queue/rows").status_code == 200
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/ui/login")
+    # The copied cookie died with the session: the page sends its holder to sign in again.
+    after = session.get("/ui/queue/rows")
+    assert (after.status_code, after.headers["location"]) == (303, "/ui/login?next=/ui/queue/rows")
+    assert (
+        session.post("/api/v1/conversations/1/notes", headers={"X-CSRF-Token": csrf}, **note).status_code
+        == 401
+    )
+    page.close()
+
+
+def test_editors_cannot_open_conversations(desk: Desk) -> None:
+    headers = {"Authorization": f"Bearer {token(desk.stack.server, 'eddie')}"}
+    response = httpx.get(f"{desk.stack.server}/ui/conversations/1", headers=headers, timeout=30)
+    assert response.status_code == 403
+    home = httpx.get(f"{desk.stack.server}/ui", headers=headers, timeout=30)
+    assert (home.status_code, home.headers["location"]) == (303, "/ui/kb")
