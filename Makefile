@@ -4,14 +4,24 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Rasa 3.6 runs only on Python < 3.11 (TensorFlow, pydantic 1, SQLAlchemy 1.4): its own venv, reached over HTTP.
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+RASA_PYTHON ?= $(shell for p in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10; do \
+	$$p -V >/dev/null 2>&1 && echo $$p && break; done)
+RASA_PORT ?= 5005
+RASA_PROJECT ?= data/rasa
+export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine evaluate clean
+.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine evaluate clean rasa bench-rasa
 
 run: $(STAMP)
 	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
+	$(BIN)/webcare users add demo --role admin --password "$${WEBCARE_DEMO_PASSWORD:-kestrel-demo}" --exist-ok
+	@echo "Workspace: http://127.0.0.1:8000/ui  (user demo, password $${WEBCARE_DEMO_PASSWORD:-kestrel-demo})"
 	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(BIN)/webcare serve
 
 test: $(STAMP) lint typecheck hadolint pytest
@@ -36,7 +46,8 @@ typecheck: $(STAMP)
 hadolint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
-pytest: $(STAMP) chromium
+# The Rasa integration test needs .venv-rasa: CI starts from a clean clone, so pytest installs it.
+pytest: $(STAMP) $(RASA_STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
@@ -56,5 +67,23 @@ bench-engine: $(STAMP)
 bench-banking77: $(STAMP)
 	$(BIN)/python -m bench.banking77
 
+$(RASA_STAMP):
+	@test -n "$(RASA_PYTHON)" || (echo "Rasa 3.6 needs Python 3.10: install it, or set RASA_PYTHON=/path/to/python3.10" && false)
+	@test -x $(RASA_VENV)/bin/python || $(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet "rasa==3.6.21"
+	@touch $(RASA_STAMP)
+
+# Loads the demo knowledge base (as `make run` does), exports the published entries, trains, and serves on 127.0.0.1:$(RASA_PORT);
+# then run webcare with WEBCARE_NLU_BACKEND=rasa WEBCARE_RASA_URL=http://127.0.0.1:$(RASA_PORT).
+rasa: $(STAMP) $(RASA_STAMP)
+	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
+	$(BIN)/webcare rasa export $(RASA_PROJECT)
+	cd $(RASA_PROJECT) && $(CURDIR)/$(RASA_VENV)/bin/rasa train nlu --out models
+	cd $(RASA_PROJECT) && $(CURDIR)/$(RASA_VENV)/bin/rasa run --enable-api -m models -i 127.0.0.1 -p $(RASA_PORT)
+
+bench-rasa: $(STAMP) $(RASA_STAMP)
+	$(BIN)/python -m bench.rasa_vs_builtin
+
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(RASA_VENV) data .mypy_cache .ruff_cache .pytest_cache

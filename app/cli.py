@@ -15,6 +15,7 @@ from app.cli_common import fail as _fail
 from app.cli_common import load_settings as _settings
 from app.cli_common import open_database as _database
 from app.cli_inbox import outbox_app, worker
+from app.cli_rasa import rasa_app
 from app.cli_simulate import simulate
 from app.cli_users import users_app
 
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(users_app, name="users")
+app.add_typer(rasa_app, name="rasa")
 app.command()(worker)
 app.command()(simulate)
 

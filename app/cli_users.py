@@ -24,14 +24,23 @@ def users_add(
             show_envvar=False,
         ),
     ] = None,
+    exist_ok: Annotated[
+        bool, typer.Option("--exist-ok", help="Succeed without changes if the user already exists")
+    ] = False,
 ) -> None:
     """Add a user with a role; the password is stored as an argon2 hash only."""
-    from app.auth.service import AccountError, add_user
+    from app.auth.models import ROLES
+    from app.auth.service import AccountError, add_user, user_names
     from app.db import transaction
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     sessions = open_database(load_settings())
+    if exist_ok:
+        with sessions() as session:
+            if name.strip() in user_names(session, roles=ROLES):
+                typer.echo(f"user {name.strip()} already exists: left as it is")
+                return
     try:
         with transaction(sessions) as session:
             user = add_user(session, name=name, role=role, password=password)

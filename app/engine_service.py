@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 from bot.encoder import TextEncoder, TorchEncoder
+from bot.nlu_data import Example
 from bot.pipeline import AnswerEngine
+from bot.rasa_nlu import RasaNlu
 from bot.replies import Replies
 from bot.types import FaqEntry
-from knowledge_base.answering import build_engine
+from knowledge_base.answering import build_engine, conversational_examples
+from knowledge_base.index import FaqIndex
+from knowledge_base.live import update_engine, watch
+from knowledge_base.rasa_project import imported_conversational
 from knowledge_base.store import kb_version, published_entries
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,8 @@ class EngineService:
         self._settings = settings
         self._sessions = sessions
         self.encoder = encoder or make_encoder(settings)
+        # With WEBCARE_NLU_BACKEND=rasa a Rasa server ranks intents; our retrieval and policy stay.
+        self.nlu = RasaNlu(settings.rasa_url) if settings.nlu_backend == "rasa" else None
         self._engine: AnswerEngine | None = None
         self.version = -1
         self._build_lock = threading.Lock()
@@ -51,23 +60,55 @@ class EngineService:
             engine = self.refresh(force=True)
         return engine
 
-    def _build(self, entries: Sequence[FaqEntry]) -> AnswerEngine:
+    def _build(self, entries: Sequence[FaqEntry], index: FaqIndex | None = None) -> AnswerEngine:
         return build_engine(
             entries,
             self.encoder,
+            index=index,
             cache_dir=self._settings.cache_dir,
             replies=Replies(brand=self._settings.brand_name),
+            intents=self.nlu,
+            extra_conversational=imported_conversational(self._settings.data_dir),
         )
 
     def refresh(self, *, force: bool = False) -> AnswerEngine:
         """Rebuild if the published version moved (or `force`); requests keep the old one meanwhile."""
-        with self._build_lock:
+        # Several threads refresh (the kb watcher, worker loops): one rebuilds, the others go on
+        # with the current engine instead of queueing behind it.
+        current = self._engine
+        if current is not None and not force:
+            if not self._build_lock.acquire(blocking=False):
+                return current
+        else:
+            self._build_lock.acquire()
+        try:
             with self._sessions() as session:
                 version = kb_version(session)
                 if self._engine is not None and version == self.version and not force:
                     return self._engine
                 entries = published_entries(session)
-            engine = self._build(entries)
+            started = time.perf_counter()
+            previous = None if force else self._engine
+            engine = update_engine(previous, entries, self.encoder, self._build, self._conversational)
             self._engine, self.version = engine, version
-            log.info("answer engine ready: %d entries, kb version %d", len(entries), version)
+            log.info(
+                "answer engine ready: %d entries, kb version %d, %.2f s",
+                len(entries),
+                version,
+                time.perf_counter() - started,
+            )
             return engine
+        finally:
+            self._build_lock.release()
+
+    def preview(self, entries: Sequence[FaqEntry]) -> AnswerEngine:
+        """An engine for `entries` built beside the live one, never served (what an edit would change)."""
+        return update_engine(self.engine, entries, self.encoder, self._build, self._conversational)
+
+    def _conversational(self) -> tuple[list[Example], np.ndarray]:
+        extra = imported_conversational(self._settings.data_dir)
+        return conversational_examples(self.encoder, self._settings.cache_dir, extra)
+
+    def watch(self, stop: threading.Event, every: float = 1.0) -> threading.Thread:
+        """Check the published version every `every` seconds in the background (serving processes)."""
+        return watch(self.refresh, stop, every)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -17,12 +18,25 @@ from app.auth.deps import SignInRequiredError
 from app.channels import adapters, http_client
 from app.db import make_engine, session_factory, upgrade
 from app.engine_service import EngineService
-from app.routes import answer, auth, handoffs, health, ui_auth, ui_desk, webhooks
+from app.routes import (
+    answer,
+    auth,
+    faq,
+    handoffs,
+    health,
+    help_page,
+    insights,
+    ui_auth,
+    ui_desk,
+    ui_kb,
+    webhooks,
+)
 from app.settings import Settings
 from app.state import AppState
 from app.ui_templates import STATIC_DIR, make_templates
 from app.workers import BackgroundWorker, build_worker
 from bot.encoder import TextEncoder
+from knowledge_base.editing import InvalidEntryError
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +67,13 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
             background = BackgroundWorker(build_worker(settings, sessions, engines, client, label="embedded"))
             state.wake_worker = background.wake
             background.start()
+        # Every serving process picks up publishes from any process within about a second.
+        stop_watching = threading.Event()
+        engines.watch(stop_watching, every=1.0)
         try:
             yield
         finally:
+            stop_watching.set()
             if background is not None:
                 await run_in_threadpool(background.stop)
             client.close()
@@ -80,9 +98,14 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
     app.include_router(auth.router)
     app.include_router(answer.router)
     app.include_router(handoffs.router)
+    app.include_router(faq.router)
+    app.include_router(insights.router)
+    app.add_exception_handler(InvalidEntryError, faq.invalid_entry)
     app.include_router(webhooks.router)
     app.include_router(ui_auth.router)
     app.include_router(ui_desk.router)
+    app.include_router(ui_kb.router)
+    app.include_router(help_page.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(SignInRequiredError)

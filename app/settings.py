@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     brand_name: str = Field(default="our team", description="Name the bot uses for the brand")
     encoder_backend: str = Field(default="torch", description="onnx (int8, fast) or torch")
+    nlu_backend: Literal["builtin", "rasa"] = Field(
+        default="builtin", description="builtin classifier, or a running Rasa server at rasa_url"
+    )
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="rasa run --enable-api")
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
@@ -13,10 +14,23 @@ from bot.replies import Replies
 from bot.retrieval import FaqRetriever
 from bot.sensitive import SensitiveDetector
 from bot.text_signals import read_signals
-from bot.types import ConversationContext, Decision
+from bot.types import ConversationContext, Decision, IntentScore
 
 CANDIDATES = 5
 RANKING = 10
+
+
+class NluUnavailableError(RuntimeError):
+    """An external NLU server did not answer; the message must be retried or handed to a person."""
+
+
+class IntentRanker(Protocol):
+    """An NLU backend that ranks intents from the text itself (e.g. a Rasa server), in place of
+    the builtin classifier; names follow the builtin's: faq/<id> and the conversational intents."""
+
+    def rank_texts(self, texts: Sequence[str], top: int) -> list[list[IntentScore]]:
+        """The `top` intents per text, best first; raises NluUnavailableError when it cannot answer."""
+        ...
 
 
 @dataclass
@@ -29,27 +43,31 @@ class AnswerEngine:
     sensitive: SensitiveDetector
     config: PolicyConfig
     replies: Replies
+    intents: IntentRanker | None = None  # external NLU; None means the builtin classifier ranks
 
     def understand(self, texts: Sequence[str]) -> list[Understanding]:
         """Understand a batch of messages with one encoder call."""
         signals = [read_signals(text) for text in texts]
         # The models see the text without @mentions and links; patterns see everything.
         model_texts = [s.clean or text for s, text in zip(signals, texts, strict=True)]
+        # An external NLU is asked first: when it is down, nothing else needs computing.
+        rankings = self.intents.rank_texts(model_texts, RANKING) if self.intents is not None else None
         vectors = self.encoder.encode(model_texts)
-        probabilities = self.classifier.probabilities(vectors)
+        if rankings is None:
+            rankings = [self.classifier.rank(row, RANKING) for row in self.classifier.probabilities(vectors)]
         found = self.retriever.search(vectors, CANDIDATES)
         sensitive = self.sensitive.detect(texts, vectors)
         return [
             Understanding(
                 text=text,
                 signals=signal,
-                intents=tuple(self.classifier.rank(row, RANKING)),
+                intents=tuple(ranking),
                 candidates=tuple(candidates),
                 sensitive=tuple(findings),
                 personal_data=tuple(find_personal_data(text)),
             )
-            for text, signal, row, candidates, findings in zip(
-                texts, signals, probabilities, found, sensitive, strict=True
+            for text, signal, ranking, candidates, findings in zip(
+                texts, signals, rankings, found, sensitive, strict=True
             )
         ]
 

@@ -12,7 +12,7 @@ from bot.artifacts import ArtifactError, data_hash
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.nlu_data import Example, load_packaged
-from bot.pipeline import AnswerEngine
+from bot.pipeline import AnswerEngine, IntentRanker
 from bot.policy import FAQ_PREFIX, PolicyConfig
 from bot.replies import Replies
 from bot.sensitive import NONE, SensitiveDetector
@@ -70,11 +70,27 @@ def train_intent_classifier(
     encoder: TextEncoder,
 ) -> IntentClassifier:
     """FAQ entries as retrieval intents (faq/<id>) next to the conversational intents."""
+    vectors, labels, texts = intent_training_set(index, conversational, conversational_vectors)
+    return fit_cached(vectors, labels, texts, cache_dir, encoder)
+
+
+def intent_training_set(
+    index: FaqIndex, conversational: Sequence[Example], conversational_vectors: np.ndarray
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(vectors, labels, texts) the intent classifier learns from."""
     faq_vectors, owners, faq_texts = index.phrasing_vectors()
     vectors = np.vstack([conversational_vectors, faq_vectors])
     labels = [e.intent for e in conversational] + [FAQ_PREFIX + owner for owner in owners]
     texts = [e.text for e in conversational] + faq_texts
-    return fit_cached(vectors, labels, texts, cache_dir, encoder)
+    return vectors, labels, texts
+
+
+def conversational_examples(
+    encoder: TextEncoder, cache_dir: Path | None, extra: Sequence[Example] = ()
+) -> tuple[list[Example], np.ndarray]:
+    """The conversational intents' phrasings (packaged plus `extra`) and their vectors."""
+    conversational = [*load_packaged(CONVERSATIONAL_FILE), *extra]
+    return conversational, encode_cached(encoder, [e.text for e in conversational], cache_dir)
 
 
 def train_sensitive_detector(
@@ -112,11 +128,14 @@ def build_engine(
     config: PolicyConfig | None = None,
     replies: Replies | None = None,
     index: FaqIndex | None = None,
+    intents: IntentRanker | None = None,
+    extra_conversational: Sequence[Example] = (),
 ) -> AnswerEngine:
-    """The engine for `entries` (an index may be passed in when it is already built)."""
+    """The engine for `entries` (an index may be passed in when it is already built); `intents` is an
+    external NLU (Rasa) that ranks intents instead of our classifier, and `extra_conversational` are
+    phrasings of our conversational intents imported from elsewhere (`webcare rasa import`)."""
     index = index or FaqIndex.build(entries, encoder)
-    conversational = load_packaged(CONVERSATIONAL_FILE)
-    conversational_vectors = encode_cached(encoder, [e.text for e in conversational], cache_dir)
+    conversational, conversational_vectors = conversational_examples(encoder, cache_dir, extra_conversational)
     return AnswerEngine(
         encoder=encoder,
         retriever=index,
@@ -124,4 +143,5 @@ def build_engine(
         sensitive=train_sensitive_detector(index, conversational, conversational_vectors, cache_dir, encoder),
         config=config or PolicyConfig(),
         replies=replies or Replies(),
+        intents=intents,
     )

@@ -99,6 +99,21 @@ class FaqIndex:
                 self._entries[entry.id] = entry
         return len(changed)
 
+    def updated(self, entries: Sequence[FaqEntry], encoder: TextEncoder) -> FaqIndex:
+        """A new index holding exactly `entries`; this one's vectors are reused for unchanged phrasings.
+
+        This index is not touched, so searches on it (the live engine's) go on during the update.
+        """
+        with self._lock:
+            copy = FaqIndex(self.dimension)
+            copy._index = faiss.clone_index(self._index)  # type: ignore[assignment]  # stubs say Index
+            copy._entries, copy._ids_of = dict(self._entries), dict(self._ids_of)
+            copy._owner, copy._next_id = dict(self._owner), self._next_id
+        wanted = {entry.id for entry in entries}
+        copy.remove([faq_id for faq_id in copy._entries if faq_id not in wanted])
+        copy.upsert(entries, encoder)
+        return copy
+
     def remove(self, faq_ids: Iterable[str]) -> None:
         """Take entries out (archived or deleted)."""
         with self._lock:

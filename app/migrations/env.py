@@ -7,6 +7,7 @@ from alembic import context
 import app.auth.models  # noqa: F401  (registers the tables on Base.metadata)
 import bot.handoff.models
 import bot.inbox.models  # noqa: F401
+import knowledge_base.flags
 import knowledge_base.models  # noqa: F401
 from bot.storage import Base
 

@@ -28,6 +28,8 @@ def readyz(state: State) -> Response:
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"unreachable: {exc.__class__.__name__}"
     checks["engine"] = "ok" if state.engines.version >= 0 else "building"
+    if state.engines.nlu is not None:  # WEBCARE_NLU_BACKEND=rasa: no intents without the Rasa server
+        checks["rasa"] = state.engines.nlu.status()
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"ready": ready, "checks": checks, "kb_version": state.engines.version},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,15 +34,15 @@ async def home(
     state: State,
     user: AnyUser,
     status: TicketStatus = "open",
-    channel: Channel | None = None,
-    priority: int | None = None,
-    team: str | None = None,
+    channel: Channel | Literal[""] = "",
+    priority: Literal["", "1", "2", "3", "4"] = "",
+    team: str = "",
     overdue: bool = False,
 ) -> Response:
     """The queue for agents (editors, who cannot read conversations, go to the knowledge base)."""
     if user.role == "editor":
         return RedirectResponse("/ui/kb", status_code=303)
-    filters = {"status": status, "channel": channel, "priority": priority, "team": team, "overdue": overdue}
+    filters = _filters(status, channel, priority, team, overdue)
     tickets, teams = await run_in_threadpool(_queue, state, filters)
     context = page_context(request, user, tickets=tickets, teams=teams, filters=filters, now=utcnow())
     return state.templates.TemplateResponse(request, "queue.html", context)
@@ -54,17 +54,28 @@ async def queue_rows(
     state: State,
     user: Agent,
     status: TicketStatus = "open",
-    channel: Channel | None = None,
-    priority: int | None = None,
-    team: str | None = None,
+    channel: Channel | Literal[""] = "",
+    priority: Literal["", "1", "2", "3", "4"] = "",
+    team: str = "",
     overdue: bool = False,
 ) -> Response:
     """Just the queue's rows, for the page to refresh itself without a reload."""
-    filters = {"status": status, "channel": channel, "priority": priority, "team": team, "overdue": overdue}
+    filters = _filters(status, channel, priority, team, overdue)
     tickets, _ = await run_in_threadpool(_queue, state, filters)
     return state.templates.TemplateResponse(
         request, "_queue_rows.html", {"tickets": tickets, "now": utcnow()}
     )
+
+
+def _filters(status: str, channel: str, priority: str, team: str, overdue: bool) -> dict[str, Any]:
+    # A plain HTML form sends "" for "All": an empty filter means no filter.
+    return {
+        "status": status,
+        "channel": channel or None,
+        "priority": int(priority) if priority else None,
+        "team": team or None,
+        "overdue": overdue,
+    }
 
 
 def _queue(state: AppState, filters: dict[str, Any]) -> tuple[list[service.Ticket], list[str]]:
@@ -85,8 +96,16 @@ async def conversation_page(conversation_id: int, request: Request, state: State
     channel = live["conversation"]["channel"]
     adapter = state.adapters[channel]
     limit = {"chars": adapter.text_limit, "unit": LIMIT_UNITS.get(channel, "characters")}
+    entries = sorted(state.engines.engine.retriever.entries(), key=lambda e: e.id)
     context = page_context(
-        request, user, **live, suggestions=suggestions, agents=agents, limit=limit, now=utcnow()
+        request,
+        user,
+        **live,
+        suggestions=suggestions,
+        agents=agents,
+        limit=limit,
+        faq_entries=entries,
+        now=utcnow(),
     )
     return state.templates.TemplateResponse(request, "conversation.html", context)
 

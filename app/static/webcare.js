@@ -143,6 +143,14 @@ function setupConversation() {
   }
 
   live.addEventListener("click", (event) => {
+    const flag = event.target.closest("button[data-flag]");
+    if (flag) {
+      const faqId = flag.previousElementSibling.value.trim();
+      api("POST", `/api/v1/messages/${flag.dataset.flag}/flag`, { faq_id: faqId })
+        .then(() => { flash(`Flagged: the editors will see it under ${faqId}.`); flag.closest("details").open = false; })
+        .catch((error) => flash(error.message, "error"));
+      return;
+    }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const panel = button.closest("[data-ticket-id]");

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from app.simulation import account_for, new_message_id, reply_text
-from app.webhook_payloads import inbound_body
+from app.simulation import reply_text
 from tests.app.accounts import signed_in
 from tests.app.channel_stack import channel_stack, fresh_database
-from tests.app.test_webhooks import TOP_UP, Stack, new_customer
+from tests.app.editors_stack import post_customer_message
+from tests.app.test_webhooks import TOP_UP, Stack
 
 HACKED = "someone hacked my account and changed my number!!"
 
@@ -47,16 +47,7 @@ class Desk:
 
     def hand_off(self, text: str = HACKED, **body: Any) -> tuple[str, dict[str, Any]]:
         """A new Messenger customer writes something sensitive; (customer id, their ticket)."""
-        customer = new_customer()
-        raw = inbound_body(
-            "messenger",
-            text=text,
-            customer_id=customer,
-            message_id=new_message_id("messenger"),
-            account_id=account_for("messenger"),
-            **body,
-        )
-        assert self.stack.post("messenger", raw).status_code == 200
+        customer = post_customer_message(self.stack, text, **body)
         return customer, self.ticket_for(customer)
 
 
@@ -265,8 +256,24 @@ PUBLIC = {
     "/ui/static",
 }
 EVERYONE = {"admin", "editor", "agent"}
-PUBLIC_PREFIXES = ("/webhooks/", "/api/v1/auth/", "/help")
+PUBLIC_PREFIXES = ("/webhooks/", "/api/v1/auth/", "/help", "/api/v1/help/")
 AGENTS = {"admin", "agent"}
+EDITORS = {"admin", "editor"}
+FAQ_ROUTES = [
+    ("GET", "faq"),
+    ("POST", "faq"),
+    ("POST", "faq/check"),
+    ("POST", "faq/try"),
+    ("GET", "faq/{faq_id}"),
+    ("PATCH", "faq/{faq_id}"),
+    ("POST", "faq/{faq_id}/publish"),
+    ("POST", "faq/{faq_id}/archive"),
+    ("GET", "faq/{faq_id}/revisions"),
+    ("POST", "faq/{faq_id}/rollback"),
+    ("GET", "insights/unanswered"),
+    ("POST", "insights/clusters/draft"),
+    ("POST", "insights/clusters/add-phrasings"),
+]
 # Every protected route and who may use it; a new route fails this test until it is listed here.
 PROTECTED = {
     ("POST", "/api/v1/answer"): EVERYONE,
@@ -284,6 +291,13 @@ PROTECTED = {
     ("GET", "/ui/queue/rows"): AGENTS,
     ("GET", "/ui/conversations/{conversation_id}"): AGENTS,
     ("GET", "/ui/conversations/{conversation_id}/live"): AGENTS,
+    ("GET", "/ui/kb"): EDITORS,
+    ("GET", "/ui/kb/new"): EDITORS,
+    ("GET", "/ui/kb/try"): EDITORS,
+    ("GET", "/ui/kb/{faq_id}"): EDITORS,
+    ("GET", "/ui/insights/unanswered"): EDITORS,
+    **{(method, f"/api/v1/{path}"): EDITORS for method, path in FAQ_ROUTES},
+    ("POST", "/api/v1/messages/{message_id}/flag"): AGENTS,
 }
 
 
@@ -302,6 +316,7 @@ def test_every_route_needs_a_user_with_the_right_role(desk: Desk) -> None:
     people = {"agent": desk.ann, "editor": desk.editor, "admin": desk.admin}
     for method, template in routes:
         path = template.replace("{ticket_id}", "999999").replace("{conversation_id}", "999999")
+        path = path.replace("{faq_id}", "no-such-entry").replace("{message_id}", "999999")
         kwargs: dict[str, Any] = {"json": {}} if method == "POST" else {}
         anonymous = desk.api(method, path, None, **kwargs)
         if method == "GET" and path.startswith("/ui"):  # a browser is sent to the login page instead

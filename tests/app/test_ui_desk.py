@@ -2,58 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from app.auth.session import SESSION_COOKIE
 from app.simulation import reply_text
-from tests.app.accounts import PASSWORD, add_user, token
-from tests.app.browser import chromium, sign_in
-from tests.app.channel_stack import channel_stack
-from tests.app.test_webhooks import TOP_UP, Stack, new_customer
-
-# `WEBCARE_SCREENSHOTS=docs .venv/bin/python -m pytest tests/app/test_ui_desk.py` refreshes the README's
-# screenshots; otherwise they go to the test's temporary directory (taking them is part of the test).
-SCREENSHOTS = os.environ.get("WEBCARE_SCREENSHOTS")
+from tests.app.accounts import PASSWORD, token
+from tests.app.browser import sign_in
+from tests.app.live_server import run_cli
+from tests.app.test_webhooks import TOP_UP
+from tests.app.ui_stack import BrowserDesk
 
 
-@dataclass
-class Desk:
-    stack: Stack
-    browser: Browser
-    shots: Path
-
-    def customer_writes(self, text: str, channel: str = "messenger", customer: str | None = None) -> str:
-        customer = customer or new_customer()
-        response = self.stack.post(channel, self.stack.message(channel, text, customer=customer))
-        assert response.status_code == 200, response.text
-        return customer
-
-    def page(self) -> Page:
-        return self.browser.new_page(viewport={"width": 1280, "height": 800})
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterator[Desk]:
-    directory = tmp_path_factory.mktemp("ui")
-    url = f"sqlite:///{directory / 'webcare.db'}"
-    with channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env), chromium() as browser:
-        for name, role in [("ann", "agent"), ("bob", "agent"), ("eddie", "editor")]:
-            add_user(env, name, role)
-        shots = Path(SCREENSHOTS) if SCREENSHOTS else directory
-        shots.mkdir(parents=True, exist_ok=True)
-        yield Desk(Stack(base, platform, env, url), browser, shots)
-
-
-def test_pages_need_sign_in_and_a_wrong_password_is_refused(desk: Desk) -> None:
-    page = desk.page()
-    page.goto(f"{desk.stack.server}/ui/conversations/1")
+def test_pages_need_sign_in_and_a_wrong_password_is_refused(ui: BrowserDesk) -> None:
+    page = ui.page()
+    page.goto(f"{ui.stack.server}/ui/conversations/1")
     page.wait_for_url("**/ui/login?next=/ui/conversations/1")
     page.fill("input[name=username]", "ann")
     page.fill("input[name=password]", "not the password")
@@ -62,15 +25,15 @@ def test_pages_need_sign_in_and_a_wrong_password_is_refused(desk: Desk) -> None:
     page.close()
 
 
-def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(desk: Desk) -> None:
-    page = desk.page()
-    sign_in(page, desk.stack.server, "ann", PASSWORD)
+def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(ui: BrowserDesk) -> None:
+    page = ui.page()
+    sign_in(page, ui.stack.server, "ann", PASSWORD)
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
     # Other customers' tickets, so the queue shows priorities and channels side by side.
-    desk.customer_writes("I want to speak to a real person please", channel="whatsapp")
-    desk.customer_writes("this is the third time I ask, your service is a joke", channel="x")
-    customer = desk.customer_writes("someone hacked my account and ordered a new SIM card in my name")
+    ui.customer_writes("I want to speak to a real person please", channel="whatsapp")
+    ui.customer_writes("this is the third time I ask, your service is a joke", channel="x")
+    customer = ui.customer_writes("someone hacked my account and ordered a new SIM card in my name")
 
     row = page.locator("tr[data-ticket-id]", has_text=customer)
     expect(row).to_be_visible(timeout=30_000)
@@ -78,7 +41,7 @@ def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(desk: D
     expect(page.locator("#new-badge")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True, "the queue reloaded instead of updating itself"
     expect(page.locator("tr[data-ticket-id]")).to_have_count(3, timeout=30_000)
-    page.screenshot(path=str(desk.shots / "queue.png"))
+    page.screenshot(path=str(ui.shots / "queue.png"))
 
     row.get_by_role("link", name="Open").click()
     page.wait_for_url("**/ui/conversations/*")
@@ -98,26 +61,26 @@ def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(desk: D
     expect(page.locator(".note")).to_contain_text("SIM swap blocked")
     page.get_by_role("button", name="Send on Messenger").click()
 
-    sends = desk.stack.sends_to(customer, 2)
+    sends = ui.stack.sends_to(customer, 2)
     assert reply_text(sends[-1]) == f"Hi, I've locked your account for now. {answer}"
     expect(page.locator(".msg.out.agent")).to_contain_text("I've locked your account")
-    page.screenshot(path=str(desk.shots / "conversation.png"), full_page=True)
+    page.screenshot(path=str(ui.shots / "conversation.png"), full_page=True)
 
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#ticket-status")).to_have_text("resolved")
     page.close()
 
     # Resolved: the bot answers this customer's next question again.
-    desk.customer_writes(TOP_UP, customer=customer)
-    assert len(desk.stack.sends_to(customer, 3)) == 3
+    ui.customer_writes(TOP_UP, customer=customer)
+    assert len(ui.stack.sends_to(customer, 3)) == 3
 
 
-def test_actions_need_the_session_csrf_token_and_sign_out_ends_the_session(desk: Desk) -> None:
-    page = desk.page()
-    sign_in(page, desk.stack.server, "bob", PASSWORD)
+def test_actions_need_the_session_csrf_token_and_sign_out_ends_the_session(ui: BrowserDesk) -> None:
+    page = ui.page()
+    sign_in(page, ui.stack.server, "bob", PASSWORD)
     cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    session = httpx.Client(base_url=desk.stack.server, cookies={SESSION_COOKIE: cookie["value"]}, timeout=30)
+    session = httpx.Client(base_url=ui.stack.server, cookies={SESSION_COOKIE: cookie["value"]}, timeout=30)
     note = {"json": {"text": "from a forged form"}}
     # The cookie alone (what another site's form would send) is not enough to change anything.
     assert session.post("/api/v1/conversations/1/notes", **note).status_code == 403
@@ -143,9 +106,22 @@ def test_actions_need_the_session_csrf_token_and_sign_out_ends_the_session(desk:
     page.close()
 
 
-def test_editors_cannot_open_conversations(desk: Desk) -> None:
-    headers = {"Authorization": f"Bearer {token(desk.stack.server, 'eddie')}"}
-    response = httpx.get(f"{desk.stack.server}/ui/conversations/1", headers=headers, timeout=30)
+def test_editors_cannot_open_conversations(ui: BrowserDesk) -> None:
+    headers = {"Authorization": f"Bearer {token(ui.stack.server, 'eddie')}"}
+    response = httpx.get(f"{ui.stack.server}/ui/conversations/1", headers=headers, timeout=30)
     assert response.status_code == 403
-    home = httpx.get(f"{desk.stack.server}/ui", headers=headers, timeout=30)
+    home = httpx.get(f"{ui.stack.server}/ui", headers=headers, timeout=30)
     assert (home.status_code, home.headers["location"]) == (303, "/ui/kb")
+
+
+def test_adding_an_existing_user_fails_unless_exist_ok(ui: BrowserDesk) -> None:
+    again = run_cli(
+        ["users", "add", "ann", "--role", "admin", "--password", "another-password"], ui.stack.env
+    )
+    assert again.returncode != 0 and "a user named 'ann' already exists" in again.stderr
+    kept = run_cli(
+        ["users", "add", "ann", "--role", "admin", "--password", "another-password", "--exist-ok"],
+        ui.stack.env,
+    )
+    assert kept.returncode == 0 and "already exists" in kept.stdout
+    assert token(ui.stack.server, "ann")  # the old password still works: nothing was changed
