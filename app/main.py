@@ -22,6 +22,7 @@ from app.routes import (
     answer,
     auth,
     faq,
+    faq_bulk,
     handoffs,
     health,
     help_page,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
     app.include_router(auth.router)
     app.include_router(answer.router)
     app.include_router(handoffs.router)
+    app.include_router(faq_bulk.router)  # before faq: /faq/export is not an entry id
     app.include_router(faq.router)
     app.include_router(insights.router)
     app.add_exception_handler(InvalidEntryError, faq.invalid_entry)

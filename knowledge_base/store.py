@@ -59,6 +59,13 @@ def _revision(session: Session, entry_id: str, number: int) -> FaqRevisionRow | 
     )
 
 
+def latest_entry(session: Session, entry_id: str) -> FaqEntry | None:
+    """The newest saved content of an entry (maybe a draft), None if there is no such entry."""
+    row = session.get(FaqEntryRow, entry_id)
+    latest = _revision(session, entry_id, row.latest_revision) if row else None
+    return revision_to_entry(entry_id, latest) if latest else None
+
+
 def bump_version(session: Session) -> int:
     """Raise the published knowledge-base version (every process reloads when it changes)."""
     row = session.get(KbVersionRow, 1, with_for_update=True)

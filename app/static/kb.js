@@ -172,4 +172,42 @@ function setupInsights() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupEntryForm(); setupTry(); setupInsights(); });
+function setupImport() {
+  const form = document.getElementById("import-form");
+  if (!form) return;
+  const out = document.getElementById("import-preview");
+
+  async function send(apply) {
+    const body = new FormData();
+    body.append("file", form.elements.file.files[0]);
+    body.append("publish", form.elements.publish.checked ? "true" : "false");
+    body.append("apply", apply ? "true" : "false");
+    const response = await fetch("/api/v1/faq/import", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() }, body,
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.detail || `${response.status}`);
+    return data;
+  }
+
+  function show(p) {
+    const list = (items, render) => items.length ? `<ul>${items.map(render).join("")}</ul>` : "<p class=\"muted\">none</p>";
+    out.innerHTML = `<h3>${p.applied ? "Imported" : "This file would"}: ${p.created.length} new, ${p.updated.length} changed, ${p.unchanged.length} unchanged</h3>
+      <h4>New</h4>${list(p.created, (c) => `<li class="created"><code>${escapeHtml(c.id)}</code> ${escapeHtml(c.question)}</li>`)}
+      <h4>Changed</h4>${list(p.updated, (c) => `<li class="updated"><a href="/ui/kb/${escapeHtml(c.id)}">${escapeHtml(c.id)}</a>${c.changes.map((f) => `<pre class="diff">${escapeHtml(f.diff)}</pre>`).join("")}</li>`)}
+      ${p.applied ? "" : '<button type="button" class="primary" id="import-apply">Apply these changes</button>'}`;
+    out.hidden = false;
+    const applyButton = document.getElementById("import-apply");
+    if (applyButton) applyButton.addEventListener("click", () => send(true).then((done) => {
+      show(done);
+      flash(done.published ? "Imported and published: live within seconds." : "Imported as drafts.");
+    }).catch((error) => flash(error.message, "error")));
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(false).then(show).catch((error) => flash(error.message, "error"));
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => { setupEntryForm(); setupTry(); setupInsights(); setupImport(); });

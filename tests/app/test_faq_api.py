@@ -182,3 +182,49 @@ def test_a_second_server_serves_a_publish_without_restart(editors: Editors) -> N
         seconds = served(second, editors.editor, TOP_UP, lambda d: d["reply"] == new_text)
         served(editors.stack.server, editors.editor, TOP_UP, lambda d: d["reply"] == new_text)
         print(f"second process served the edit {seconds:.2f}s after publish")
+
+
+def test_bulk_import_previews_then_applies_and_export_round_trips(editors: Editors) -> None:
+    api = editors.api
+    exported = api("GET", "/api/v1/faq/export", params={"format": "csv"})
+    assert exported.status_code == 200
+    assert exported.headers["content-disposition"] == 'attachment; filename="knowledge_base.csv"'
+    lines = exported.text.splitlines()
+    header, rows = lines[0], lines[1:]
+    assert header.startswith("id,question,answer") and len(rows) >= 53
+
+    new_id = f"gift-cards-{time.time_ns()}"
+    yaml_file = (
+        "entries:\n"
+        f"  - id: {new_id}\n"
+        "    question: Do you sell gift cards?\n"
+        "    answer: Yes, in every Kestrel store, from £10.\n"
+        "    examples: [can I buy a gift card, gift voucher for kestrel]\n"
+    )
+    upload = {"file": ("new.yaml", yaml_file.encode(), "application/yaml")}
+    preview = api("POST", "/api/v1/faq/import", files=upload)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert (body["applied"], [c["id"] for c in body["created"]], body["updated"]) == (False, [new_id], [])
+    assert api("GET", f"/api/v1/faq/{new_id}").status_code == 404  # a preview saves nothing
+
+    applied = api("POST", "/api/v1/faq/import", files=upload, data={"apply": "true", "publish": "false"})
+    assert applied.status_code == 200 and applied.json()["applied"] is True
+    saved = api("GET", f"/api/v1/faq/{new_id}").json()
+    assert (saved["status"], saved["updated_by"]) == ("draft", "eddie")
+
+    changed = yaml_file.replace("from £10.", "from £5.")
+    again = api(
+        "POST", "/api/v1/faq/import", files={"file": ("new.yaml", changed.encode(), "application/yaml")}
+    )
+    [update] = again.json()["updated"]
+    assert update["id"] == new_id and "+Yes, in every Kestrel store, from £5." in update["changes"][0]["diff"]
+
+    broken = "entries:\n  - id: broken\n    question: Is this ok?\n    answer: ''\n"
+    refused = api(
+        "POST", "/api/v1/faq/import", files={"file": ("bad.yaml", broken.encode(), "application/yaml")}
+    )
+    assert refused.status_code == 422
+    assert "bad.yaml" in refused.json()["detail"] and "answer" in refused.json()["detail"]
+    unknown = api("POST", "/api/v1/faq/import", files={"file": ("kb.txt", b"x", "text/plain")})
+    assert unknown.status_code == 422 and "use .yaml, .yml or .csv" in unknown.json()["detail"]

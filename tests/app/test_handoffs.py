@@ -291,6 +291,8 @@ PROTECTED = {
     ("GET", "/ui/queue/rows"): AGENTS,
     ("GET", "/ui/conversations/{conversation_id}"): AGENTS,
     ("GET", "/ui/conversations/{conversation_id}/live"): AGENTS,
+    ("GET", "/api/v1/faq/export"): EDITORS,
+    ("POST", "/api/v1/faq/import"): EDITORS,
     ("GET", "/ui/kb"): EDITORS,
     ("GET", "/ui/kb/new"): EDITORS,
     ("GET", "/ui/kb/try"): EDITORS,

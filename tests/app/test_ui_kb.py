@@ -4,6 +4,7 @@ quality checks, try-it, the unanswered-question inbox, and the public help page.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -164,4 +165,33 @@ def test_the_help_page_answers_by_meaning_without_signing_in(ui: BrowserDesk) ->
     first = page.locator(".help-hit").first
     expect(first).to_have_attribute("data-faq-id", "lost-stolen-phone")
     expect(page.locator("details.help-entry")).to_have_count(53)
+    page.close()
+
+
+def test_a_file_import_is_previewed_in_the_browser_before_it_is_applied(
+    ui: BrowserDesk, tmp_path: Path
+) -> None:
+    upload = tmp_path / "more.yaml"
+    upload.write_text(
+        "entries:\n"
+        "  - id: e-sim-watch\n"
+        "    question: Can I use my Kestrel plan on a smartwatch?\n"
+        "    answer: Yes, with a OneNumber add-on for £5 a month, set up in the Kestrel app.\n"
+        "    examples: [smartwatch esim, apple watch cellular]\n",
+        encoding="utf-8",
+    )
+    page = _editor(ui)
+    page.set_input_files("input[name=file]", str(upload))
+    page.get_by_role("button", name="Preview changes").click()
+    preview = page.locator("#import-preview")
+    expect(preview).to_contain_text("This file would: 1 new, 0 changed")
+    expect(preview.locator("li.created")).to_contain_text("e-sim-watch")
+    page.get_by_role("button", name="Apply these changes").click()
+    expect(preview).to_contain_text("Imported: 1 new")
+    _wait_for_reply(
+        ui,
+        "Can I use my Kestrel plan on a smartwatch?",
+        "Yes, with a OneNumber add-on for £5 a month, set up in the Kestrel app.",
+        within=15.0,  # the 5-second promise is measured elsewhere; here the import is the point
+    )
     page.close()
