@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -28,21 +28,36 @@ def page_context(request: Request, user: User, **values: Any) -> dict[str, Any]:
     return {"user": user, "csrf": csrf_token(session_token) if session_token else "", **values}
 
 
-@router.get("", response_class=HTMLResponse)
-async def home(
-    request: Request,
-    state: State,
-    user: AnyUser,
+def queue_filters(
     status: TicketStatus = "open",
     channel: Channel | Literal[""] = "",
     priority: Literal["", "1", "2", "3", "4"] = "",
     team: str = "",
     overdue: bool = False,
+) -> dict[str, Any]:
+    """The queue's filters from the query string; a plain HTML form sends "" for "All", i.e. no filter."""
+    return {
+        "status": status,
+        "channel": channel or None,
+        "priority": int(priority) if priority else None,
+        "team": team or None,
+        "overdue": overdue,
+    }
+
+
+QueueFilters = Annotated[dict[str, Any], Depends(queue_filters)]
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(
+    request: Request,
+    state: State,
+    user: AnyUser,
+    filters: QueueFilters,
 ) -> Response:
     """The queue for agents (editors, who cannot read conversations, go to the knowledge base)."""
     if user.role == "editor":
         return RedirectResponse("/ui/kb", status_code=303)
-    filters = _filters(status, channel, priority, team, overdue)
     tickets, teams = await run_in_threadpool(_queue, state, filters)
     context = page_context(request, user, tickets=tickets, teams=teams, filters=filters, now=utcnow())
     return state.templates.TemplateResponse(request, "queue.html", context)
@@ -53,29 +68,13 @@ async def queue_rows(
     request: Request,
     state: State,
     user: Agent,
-    status: TicketStatus = "open",
-    channel: Channel | Literal[""] = "",
-    priority: Literal["", "1", "2", "3", "4"] = "",
-    team: str = "",
-    overdue: bool = False,
+    filters: QueueFilters,
 ) -> Response:
     """Just the queue's rows, for the page to refresh itself without a reload."""
-    filters = _filters(status, channel, priority, team, overdue)
     tickets, _ = await run_in_threadpool(_queue, state, filters)
     return state.templates.TemplateResponse(
         request, "_queue_rows.html", {"tickets": tickets, "now": utcnow()}
     )
-
-
-def _filters(status: str, channel: str, priority: str, team: str, overdue: bool) -> dict[str, Any]:
-    # A plain HTML form sends "" for "All": an empty filter means no filter.
-    return {
-        "status": status,
-        "channel": channel or None,
-        "priority": int(priority) if priority else None,
-        "team": team or None,
-        "overdue": overdue,
-    }
 
 
 def _queue(state: AppState, filters: dict[str, Any]) -> tuple[list[service.Ticket], list[str]]:
