@@ -12,10 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.deps import Agent, AnyUser
 from app.auth.service import User, user_names
 from app.auth.session import SESSION_COOKIE, csrf_token
-from app.routes.handoffs import Channel, TicketStatus, run_service, suggest_for
+from app.routes.handoffs import Channel, TicketStatus, run_service
 from app.state import AppState, State
 from bot.handoff import notes, service
 from bot.handoff.service import LIMIT_UNITS
+from bot.handoff.suggestions import suggest_answers
 from bot.handoff.transcript import get_transcript
 from bot.storage import utcnow
 
@@ -90,7 +91,13 @@ def _queue(state: AppState, filters: dict[str, Any]) -> tuple[list[service.Ticke
 async def conversation_page(conversation_id: int, request: Request, state: State, user: Agent) -> Response:
     """One conversation: transcript, reasons, ticket, notes, suggested answers and the reply box."""
     live = await run_in_threadpool(_live, state, conversation_id)
-    suggestions = await run_in_threadpool(suggest_for, state, conversation_id)
+    # The transcript is already loaded: suggest from its messages rather than reading it again.
+    customer_texts = [m["text"] for m in live["messages"] if m["direction"] == "in"]
+    suggestions = await run_in_threadpool(
+        lambda: suggest_answers(
+            state.engines.engine, customer_texts=customer_texts, channel=live["conversation"]["channel"]
+        )
+    )
     agents = await run_in_threadpool(run_service, state, lambda s: user_names(s, roles=("admin", "agent")))
     channel = live["conversation"]["channel"]
     adapter = state.adapters[channel]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.handoff.models import TicketRow
 from bot.handoff.service import NotFoundError
 from bot.inbox.models import ConversationEventRow, ConversationRow, MessageRow
+from bot.storage import aware
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,4 @@ def get_transcript(session: Session, *, conversation_id: int) -> Transcript:
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return aware(value).isoformat() if value is not None else None
