@@ -26,7 +26,7 @@ def worker(
     settings = load_settings()
     sessions = open_database(settings)
     engines = EngineService(settings, sessions)
-    engines.refresh(force=True)
+    engines.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -35,6 +35,9 @@ def make_encoder(settings: Settings) -> TextEncoder:
     return TorchEncoder()
 
 
+WARM_UP_TEXT = "hello, is anyone there?"
+
+
 class EngineService:
     """The current engine and the KB version it was built from; swaps are atomic."""
 
@@ -70,6 +73,16 @@ class EngineService:
             intents=self.nlu,
             extra_conversational=imported_conversational(self._settings.data_dir),
         )
+
+    def start(self) -> AnswerEngine:
+        """Build the engine and load the encoder's model before the process says it is ready.
+
+        With every vector already on disk a build needs no encoding, so without this the first
+        customer message would wait seconds for the model to load.
+        """
+        engine = self.refresh(force=True)
+        self.encoder.encode([WARM_UP_TEXT])
+        return engine
 
     def refresh(self, *, force: bool = False) -> AnswerEngine:
         """Rebuild if the published version moved (or `force`); requests keep the old one meanwhile."""

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         await run_in_threadpool(upgrade, db)
         sessions = session_factory(db)
         engines = EngineService(settings, sessions, encoder)
-        await run_in_threadpool(engines.refresh, force=True)
+        await run_in_threadpool(engines.start)
         state = AppState(
             settings=settings,
             db=db,

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./data/webcare.db"
     data_dir: Path = Path("./data")
+    vector_cache_dir: Path | None = Field(
+        default=None,
+        description="encoded vectors kept between restarts (processes may share it); default data_dir/cache",
+    )
     brand_name: str = Field(default="our team", description="Name the bot uses for the brand")
     encoder_backend: str = Field(default="torch", description="onnx (int8, fast) or torch")
     nlu_backend: Literal["builtin", "rasa"] = Field(
@@ -103,4 +107,4 @@ class Settings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.vector_cache_dir or self.data_dir / "cache"

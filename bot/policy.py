@@ -66,6 +66,21 @@ class PolicyConfig:
     calibration_bias: float = -4.103
 
 
+# Calibrations fitted for other encoders' vectors (`python -m training.calibrate --encoder onnx`):
+# int8 vectors are close to torch's but not equal, and the confidence is read against a fixed
+# threshold, so each backend gets weights of its own. Keyed by the encoder's name.
+ENCODER_CALIBRATIONS: dict[str, tuple[tuple[float, ...], float]] = {}
+
+
+def policy_for(encoder_name: str) -> PolicyConfig:
+    """The policy with the calibration fitted for this encoder's vectors (torch's by default)."""
+    fitted = ENCODER_CALIBRATIONS.get(encoder_name)
+    if fitted is None:
+        return PolicyConfig()
+    weights, bias = fitted
+    return PolicyConfig(calibration=weights, calibration_bias=bias)
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 

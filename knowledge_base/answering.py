@@ -13,30 +13,14 @@ from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.nlu_data import Example, load_packaged
 from bot.pipeline import AnswerEngine, IntentRanker
-from bot.policy import FAQ_PREFIX, PolicyConfig
+from bot.policy import FAQ_PREFIX, PolicyConfig, policy_for
 from bot.replies import Replies
 from bot.sensitive import NONE, SensitiveDetector
 from bot.types import FaqEntry
 from knowledge_base.index import FaqIndex
+from knowledge_base.vector_cache import encode_cached
 
 CONVERSATIONAL_FILE = "conversational.yml"
-
-
-def encode_cached(encoder: TextEncoder, texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
-    """Vectors for fixed training texts, kept on disk so a restart does not encode them again."""
-    if cache_dir is None:
-        return encoder.encode(texts)
-    path = cache_dir / f"vectors-{data_hash([encoder.name, *texts])}.npy"
-    if path.is_file():
-        vectors = np.load(path, allow_pickle=False)
-        if vectors.shape == (len(texts), encoder.dimension):
-            return np.asarray(vectors)
-    vectors = encoder.encode(texts)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, vectors, allow_pickle=False)
-    tmp.replace(path)
-    return vectors
 
 
 def fit_cached(
@@ -134,14 +118,14 @@ def build_engine(
     """The engine for `entries` (an index may be passed in when it is already built); `intents` is an
     external NLU (Rasa) that ranks intents instead of our classifier, and `extra_conversational` are
     phrasings of our conversational intents imported from elsewhere (`webcare rasa import`)."""
-    index = index or FaqIndex.build(entries, encoder)
+    index = index or FaqIndex.build(entries, encoder, cache_dir=cache_dir)
     conversational, conversational_vectors = conversational_examples(encoder, cache_dir, extra_conversational)
     return AnswerEngine(
         encoder=encoder,
         retriever=index,
         classifier=train_intent_classifier(index, conversational, conversational_vectors, cache_dir, encoder),
         sensitive=train_sensitive_detector(index, conversational, conversational_vectors, cache_dir, encoder),
-        config=config or PolicyConfig(),
+        config=config or policy_for(encoder.name),
         replies=replies or Replies(),
         intents=intents,
     )

@@ -13,10 +13,13 @@ import numpy as np
 from bot.artifacts import ArtifactError, data_hash, read_manifest, write_manifest
 from bot.encoder import TextEncoder
 from bot.types import Candidate, FaqEntry
+from knowledge_base.vector_cache import encode_cached
 
 KIND = "faq-index"
 _VECTORS = "index.faiss"
 _ENTRIES = "entries.json"
+PHRASING_VECTORS = "phrasing-vectors"
+KEEP_PHRASING_VECTORS = 4  # a few knowledge-base states: a restart after a publish or a rollback
 
 
 def entry_fingerprint(entry: FaqEntry) -> str:
@@ -44,11 +47,19 @@ class FaqIndex:
 
     # --- building -----------------------------------------------------------------------
     @classmethod
-    def build(cls, entries: Sequence[FaqEntry], encoder: TextEncoder) -> FaqIndex:
-        """Encode every phrasing of `entries` in one batch and index them."""
+    def build(
+        cls, entries: Sequence[FaqEntry], encoder: TextEncoder, *, cache_dir: Path | None = None
+    ) -> FaqIndex:
+        """Encode every phrasing of `entries` in one batch and index them.
+
+        With `cache_dir`, the vectors of the last few sets of phrasings are kept on disk, so a
+        restart with an unchanged knowledge base encodes nothing.
+        """
         index = cls(encoder.dimension)
         texts = [text for entry in entries for text in entry.phrasings]
-        vectors = encoder.encode(texts) if texts else np.zeros((0, encoder.dimension), np.float32)
+        if not texts:
+            return index
+        vectors = encode_cached(encoder, texts, cache_dir, kind=PHRASING_VECTORS, keep=KEEP_PHRASING_VECTORS)
         offset = 0
         for entry in entries:
             count = len(entry.phrasings)

@@ -20,7 +20,7 @@ from knowledge_base.incremental_fit import refit_rows
 from knowledge_base.index import FaqIndex, entry_fingerprint
 
 log = logging.getLogger(__name__)
-Build = Callable[[Sequence[FaqEntry], FaqIndex], AnswerEngine]
+Build = Callable[[Sequence[FaqEntry], FaqIndex | None], AnswerEngine]  # None: build the index too
 # The conversational intents' examples and their vectors: the classifier's training beside the FAQ.
 Conversational = Callable[[], tuple[Sequence[Example], np.ndarray]]
 
@@ -48,7 +48,7 @@ def update_engine(
     """
     old_index = previous.retriever if previous is not None else None
     if previous is None or not isinstance(old_index, FaqIndex):
-        return build(entries, FaqIndex.build(entries, encoder))
+        return build(entries, None)
     index = old_index.updated(entries, encoder)
     if phrasings_fingerprint(index) == phrasings_fingerprint(old_index):
         return replace(previous, retriever=index)

@@ -28,10 +28,21 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
-@pytest.fixture(scope="session")
+# Read by tests/app/live_server.py: the server and CLI processes share the run's vector cache.
+SHARED_CACHE_VARIABLE = "WEBCARE_TEST_VECTOR_CACHE"
+
+
+@pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One vector cache for the whole run, so packaged training texts are encoded once."""
-    return tmp_path_factory.mktemp("cache")
+    """One vector cache for the whole run, in this process and every server and CLI it starts, so
+    the packaged training texts and the demo's phrasings are encoded once."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, above each xdist worker's own
+    path = root / "shared-cache"
+    path.mkdir(exist_ok=True)  # writes into it are atomic, so workers may share it
+    os.environ[SHARED_CACHE_VARIABLE] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ as tune) or `"split": "check"` (only reported, so its figures are not the ones t
 on). Thresholds are compared on tune by 5-fold cross-validation: each fold is decided with a
 calibration fitted on the other four, so in-sample optimism does not pick them.
 
-Run: python -m training.calibrate [--mistakes]   (prints the PolicyConfig values for bot/policy.py)
+Run: python -m training.calibrate [--mistakes] [--encoder onnx]   (prints the PolicyConfig values for
+bot/policy.py; for onnx, the calibration goes into ENCODER_CALIBRATIONS)
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from bot.encoder import TorchEncoder
+from bot.onnx_encoder import OnnxEncoder
 from bot.pipeline import AnswerEngine
-from bot.policy import CANDIDATES, PolicyConfig, Understanding, decide, faq_features
+from bot.policy import CANDIDATES, PolicyConfig, Understanding, decide, faq_features, policy_for
 from bot.types import Action, ConversationContext, Decision
 from knowledge_base.answering import build_engine
 from knowledge_base.formats import read_kb_file
@@ -162,9 +164,13 @@ def show_mistakes(messages: Sequence[LabelledMessage], decisions: Sequence[Decis
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mistakes", action="store_true", help="list the check split's mistakes")
+    parser.add_argument(
+        "--encoder", choices=("torch", "onnx"), default="torch", help="whose vectors to calibrate for"
+    )
     args = parser.parse_args(argv)
 
-    engine = build_engine(read_kb_file(DEMO_KB), TorchEncoder(), cache_dir=ROOT / "data" / "cache")
+    encoder = TorchEncoder() if args.encoder == "torch" else OnnxEncoder(cache_dir=ROOT / "data" / "models")
+    engine = build_engine(read_kb_file(DEMO_KB), encoder, cache_dir=ROOT / "data" / "cache")
     dev = read_labelled(DEV_SET)
     understood = engine.understand([m.text for m in dev])
     tune = [i for i, m in enumerate(dev) if m.split in (None, "tune")]
@@ -173,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_m, check_u = [dev[i] for i in check], [understood[i] for i in check]
     print(f"dev set: {len(tune)} tune lines, {len(check)} check lines")
 
-    current = PolicyConfig()
+    current = policy_for(encoder.name)
     print(f"\ncurrent PolicyConfig       {Scores.HEADER}")
     print(f"  on tune (in-sample)      {score(tune_m, decide_all(engine, tune_u, current)).row()}")
     print(f"  on check                 {score(check_m, decide_all(engine, check_u, current)).row()}")

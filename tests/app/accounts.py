@@ -10,7 +10,9 @@ PASSWORD = "correct-horse-battery"
 
 
 def add_user(env: dict[str, str], name: str, role: str, password: str = PASSWORD) -> None:
-    result = run_cli(["users", "add", name, "--role", role, "--password", password], env)
+    # Stacks are shared between modules: the same person may be added by more than one of them.
+    command = ["users", "add", name, "--role", role, "--password", password, "--exist-ok"]
+    result = run_cli(command, env)
     assert result.returncode == 0, result.stderr
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, func, select
 
 from app.channels import secrets_environment
 from app.db import make_engine
+from app.simulation import account_for, delivered, new_message_id
+from app.webhook_payloads import inbound_body, signed_headers
 from bot.channels.base import ChannelSecrets
 from bot.storage import Base
 from tests.app.fake_platform_server import FakePlatform, running_fake_platform
@@ -24,6 +30,47 @@ SECRETS = ChannelSecrets(
     x_consumer_secret="x-consumer-secret",
     x_access_token="x-user-access-token",
 )
+
+
+def new_customer() -> str:
+    """A numeric user id, as every platform uses (X's API refuses anything else)."""
+    return str(uuid.uuid4().int % 10**16)
+
+
+@dataclass
+class Stack:
+    server: str
+    platform: FakePlatform
+    env: dict[str, str]
+    database_url: str
+
+    def post(self, channel: str, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        headers = signed_headers(channel, body, SECRETS) if headers is None else headers
+        return httpx.post(
+            f"{self.server}/webhooks/{channel}",
+            content=body,
+            headers={"content-type": "application/json", **headers},
+            timeout=30,
+        )
+
+    def message(self, channel: str, text: str, *, customer: str | None = None, kind: str = "dm") -> bytes:
+        return inbound_body(
+            channel,
+            text=text,
+            customer_id=customer or new_customer(),
+            message_id=new_message_id(channel),
+            account_id=account_for(channel),
+            kind=kind,
+        )
+
+    def sends_to(self, customer: str, n: int, timeout: float = 30.0) -> list[dict[str, object]]:
+        """Wait for `n` sends (not typing indicators) to this customer; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = delivered(self.platform.requests(), customer)
+            if len(found) >= n or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
 
 
 def stack_env(database_url: str, data_dir: Path, platform_url: str, **extra: str) -> dict[str, str]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +13,8 @@ import pytest
 from app.simulation import account_for, new_message_id
 from app.webhook_payloads import inbound_body
 from tests.app.accounts import signed_in
-from tests.app.channel_stack import channel_stack, fresh_database
-from tests.app.test_webhooks import Stack, new_customer
+from tests.app.channel_stack import Stack, new_customer
+from tests.app.shared_stacks import EDITED, SharedStacks
 
 LIVE_WITHIN = 5.0  # seconds from publish to served, in every process (the promise)
 
@@ -36,17 +35,14 @@ class Editors:
         )
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def editors(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
-) -> Iterator[Editors]:
-    database = fresh_database(request.param, tmp_path_factory.mktemp("faq"))
-    with database as url, channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env):
-        yield Editors(
-            Stack(base, platform, env, url),
-            editor=signed_in(env, base, "eddie", "editor"),
-            agent=signed_in(env, base, "ann", "agent"),
-        )
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def editors(request: pytest.FixtureRequest, stacks: SharedStacks) -> Editors:
+    stack = stacks.get(EDITED, request.param)
+    return Editors(
+        stack,
+        editor=signed_in(stack.env, stack.server, "eddie", "editor"),
+        agent=signed_in(stack.env, stack.server, "ann", "agent"),
+    )
 
 
 def served(server: str, headers: dict[str, str], text: str, check: Callable[[dict[str, Any]], bool]) -> float:

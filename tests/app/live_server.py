@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import SHARED_CACHE_VARIABLE
+
 WEBCARE = str(Path(sys.executable).parent / "webcare")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +27,8 @@ def free_port() -> int:
 
 def webcare_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBCARE_")}
+    if shared_cache := os.environ.get(SHARED_CACHE_VARIABLE):
+        env["WEBCARE_VECTOR_CACHE_DIR"] = shared_cache
     env.update(
         WEBCARE_DATABASE_URL=database_url,
         WEBCARE_DATA_DIR=str(data_dir),

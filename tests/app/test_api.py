@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.app.accounts import signed_in
-from tests.app.live_server import live_server, run_cli, webcare_env
-from tests.conftest import DEMO_KB
+from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
+
+# Runs on one xdist worker with the other modules of its group: they share running stacks.
+pytestmark = pytest.mark.xdist_group("demo-stacks")
 
 
-@pytest.fixture
-def server(database_url: str, cache_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = webcare_env(database_url, cache_dir.parent / "api-data", WEBCARE_BRAND_NAME="Kestrel Mobile")
-    imported = run_cli(["kb", "import", str(DEMO_KB)], env)
-    assert imported.returncode == 0, imported.stderr
-    with live_server(env) as base:
-        yield base, env
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, stacks: SharedStacks) -> tuple[str, dict[str, str]]:
+    stack = stacks.get(DEMO_AS_IMPORTED, request.param)
+    return stack.server, stack.env
 
 
 def test_answer_health_and_errors(server: tuple[str, dict[str, str]]) -> None:

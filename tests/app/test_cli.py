@@ -11,12 +11,21 @@ from tests.app.live_server import run_cli, webcare_env
 from tests.conftest import DEMO_KB
 
 
+def _env(database_url: str, cache_dir: Path) -> dict[str, str]:
+    # The shared data directory keeps encoded vectors across tests (packaged texts encoded once per run).
+    return webcare_env(database_url, cache_dir.parent / "cli-data", WEBCARE_ENCODER_BACKEND="torch")
+
+
 @pytest.fixture
-def env(database_url: str, tmp_path: Path, cache_dir: Path) -> dict[str, str]:
-    # The shared cache keeps packaged training vectors across tests (encoded once per run).
-    return webcare_env(database_url, tmp_path / "data", WEBCARE_ENCODER_BACKEND="torch") | {
-        "WEBCARE_DATA_DIR": str(cache_dir.parent / "cli-data")
-    }
+def db_env(database_url: str, cache_dir: Path) -> dict[str, str]:
+    """For commands that use the database: each test runs on SQLite and on PostgreSQL."""
+    return _env(database_url, cache_dir)
+
+
+@pytest.fixture
+def env(tmp_path: Path, cache_dir: Path) -> dict[str, str]:
+    """For commands that read and write files only (answer --kb, nlu): no database involved."""
+    return _env(f"sqlite:///{tmp_path / 'unused.db'}", cache_dir)
 
 
 def test_answer_contract(env: dict[str, str]) -> None:
@@ -58,29 +67,29 @@ def test_answer_refuses_a_bad_knowledge_base(env: dict[str, str], tmp_path: Path
     assert "field 'answer' is missing or empty" in result.stderr
 
 
-def test_kb_import_export_round_trip(env: dict[str, str], tmp_path: Path) -> None:
-    result = run_cli(["kb", "import", str(DEMO_KB)], env)
+def test_kb_import_export_round_trip(db_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli(["kb", "import", str(DEMO_KB)], db_env)
     assert result.returncode == 0, result.stderr
     assert "created" in result.stdout
-    again = run_cli(["kb", "import", str(DEMO_KB)], env)
+    again = run_cli(["kb", "import", str(DEMO_KB)], db_env)
     assert "0 created, 0 updated" in again.stdout
     for name in ("out.yaml", "out.csv", "nlu.yml"):
         exported = tmp_path / name
-        result = run_cli(["kb", "export", str(exported)], env)
+        result = run_cli(["kb", "export", str(exported)], db_env)
         assert result.returncode == 0, result.stderr
-        reimport = run_cli(["kb", "import", str(exported)], env)
+        reimport = run_cli(["kb", "import", str(exported)], db_env)
         assert "0 created, 0 updated" in reimport.stdout, reimport.stdout + reimport.stderr
 
 
-def test_kb_import_rejects_bad_file_and_imports_nothing(env: dict[str, str], tmp_path: Path) -> None:
+def test_kb_import_rejects_bad_file_and_imports_nothing(db_env: dict[str, str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id,question,answer\ngood,Q?,A\ngood,Q2?,B\n", encoding="utf-8")
-    result = run_cli(["kb", "import", str(bad)], env)
+    result = run_cli(["kb", "import", str(bad)], db_env)
     assert result.returncode == 1
     assert "nothing imported" in result.stderr
     assert "duplicate id 'good'" in result.stderr
     export = tmp_path / "after.yaml"
-    run_cli(["kb", "export", str(export)], env)
+    run_cli(["kb", "export", str(export)], db_env)
     assert "good" not in export.read_text(encoding="utf-8")
 
 

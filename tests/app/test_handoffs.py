@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +14,13 @@ import pytest
 
 from app.simulation import reply_text
 from tests.app.accounts import signed_in
-from tests.app.channel_stack import channel_stack, fresh_database
+from tests.app.channel_stack import Stack
 from tests.app.editors_stack import post_customer_message
-from tests.app.test_webhooks import TOP_UP, Stack
+from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
+from tests.app.test_webhooks import TOP_UP
+
+# Runs on one xdist worker with the other modules of its group: they share running stacks.
+pytestmark = pytest.mark.xdist_group("demo-stacks")
 
 HACKED = "someone hacked my account and changed my number!!"
 
@@ -52,19 +55,16 @@ class Desk:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def desk(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
-) -> Iterator[Desk]:
-    database = fresh_database(request.param, tmp_path_factory.mktemp("handoffs"))
-    with database as url, channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env):
-        stack = Stack(base, platform, env, url)
-        yield Desk(
-            stack,
-            ann=signed_in(env, base, "ann", "agent"),
-            bob=signed_in(env, base, "bob", "agent"),
-            editor=signed_in(env, base, "eddie", "editor"),
-            admin=signed_in(env, base, "root", "admin"),
-        )
+def desk(request: pytest.FixtureRequest, stacks: SharedStacks) -> Desk:
+    stack = stacks.get(DEMO_AS_IMPORTED, request.param)
+    base, env = stack.server, stack.env
+    return Desk(
+        stack,
+        ann=signed_in(env, base, "ann", "agent"),
+        bob=signed_in(env, base, "bob", "agent"),
+        editor=signed_in(env, base, "eddie", "editor"),
+        admin=signed_in(env, base, "root", "admin"),
+    )
 
 
 def test_handoff_claim_reply_resolve_and_back_to_the_bot(desk: Desk) -> None:

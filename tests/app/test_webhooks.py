@@ -8,74 +8,29 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from app.simulation import account_for, delivered, new_message_id, reply_text
-from app.webhook_payloads import echo_body, handshake_query, inbound_body, signed_headers, status_body
+from app.simulation import account_for, delivered, reply_text
+from app.webhook_payloads import echo_body, handshake_query, signed_headers, status_body
 from bot.inbox.models import MessageRow, WebhookDeliveryRow
 from knowledge_base.formats import read_kb_file
-from tests.app.channel_stack import SECRETS, channel_stack, count_rows, fresh_database
-from tests.app.fake_platform_server import FakePlatform
+from tests.app.channel_stack import SECRETS, Stack, count_rows, new_customer
 from tests.app.live_server import run_cli
+from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
 from tests.conftest import DEMO_KB
+
+# Runs on one xdist worker with the other modules of its group: they share running stacks.
+pytestmark = pytest.mark.xdist_group("demo-stacks")
 
 TOP_UP = "how do i top up my pay as you go phone?"
 
 
-def new_customer() -> str:
-    """A numeric user id, as every platform uses (X's API refuses anything else)."""
-    return str(uuid.uuid4().int % 10**16)
-
-
-@dataclass
-class Stack:
-    server: str
-    platform: FakePlatform
-    env: dict[str, str]
-    database_url: str
-
-    def post(self, channel: str, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-        headers = signed_headers(channel, body, SECRETS) if headers is None else headers
-        return httpx.post(
-            f"{self.server}/webhooks/{channel}",
-            content=body,
-            headers={"content-type": "application/json", **headers},
-            timeout=30,
-        )
-
-    def message(self, channel: str, text: str, *, customer: str | None = None, kind: str = "dm") -> bytes:
-        return inbound_body(
-            channel,
-            text=text,
-            customer_id=customer or new_customer(),
-            message_id=new_message_id(channel),
-            account_id=account_for(channel),
-            kind=kind,
-        )
-
-    def sends_to(self, customer: str, n: int, timeout: float = 30.0) -> list[dict[str, object]]:
-        """Wait for `n` sends (not typing indicators) to this customer; return them all."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = delivered(self.platform.requests(), customer)
-            if len(found) >= n or time.monotonic() > deadline:
-                return found
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
-) -> Iterator[Stack]:
-    database = fresh_database(request.param, tmp_path_factory.mktemp("webhooks"))
-    with database as url, channel_stack(url, cache_dir.parent / "api-data") as (base, platform, env):
-        yield Stack(base, platform, env, url)
+def stack(request: pytest.FixtureRequest, stacks: SharedStacks) -> Stack:
+    return stacks.get(DEMO_AS_IMPORTED, request.param)
 
 
 def _customer(body: bytes, channel: str) -> str:

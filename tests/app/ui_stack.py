@@ -12,8 +12,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.app.accounts import add_user
 from tests.app.browser import chromium
-from tests.app.channel_stack import channel_stack
-from tests.app.test_webhooks import Stack, new_customer
+from tests.app.channel_stack import Stack, channel_stack, new_customer
 
 # `WEBCARE_SCREENSHOTS=docs .venv/bin/python -m pytest tests/app/test_ui_desk.py tests/app/test_ui_kb.py`
 # refreshes the README's screenshots; otherwise they go to a temporary directory (taking them is part

@@ -10,7 +10,7 @@ import pytest
 from bot.artifacts import ArtifactError
 from bot.encoder import TextEncoder
 from bot.types import FaqEntry
-from knowledge_base.index import FaqIndex
+from knowledge_base.index import KEEP_PHRASING_VECTORS, PHRASING_VECTORS, FaqIndex
 
 ROAM = FaqEntry("roaming", "Can I use my phone abroad?", "Yes.", ("roaming charges", "data in spain"))
 BILL = FaqEntry("bill", "When is my bill due?", "On the 1st.", ("payment date",))
@@ -71,3 +71,25 @@ def test_load_refuses_a_tampered_index(tmp_path: Path, encoder: TextEncoder) -> 
     (tmp_path / "entries.json").write_text(json.dumps(records))
     with pytest.raises(ArtifactError, match="does not match its manifest"):
         FaqIndex.load(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+
+
+def test_a_rebuild_of_the_same_phrasings_reads_their_vectors_from_the_cache(
+    tmp_path: Path, encoder: TextEncoder
+) -> None:
+    counting = CountingEncoder(encoder)
+    first = FaqIndex.build([ROAM, BILL], counting, cache_dir=tmp_path)
+    encoded = counting.count
+    assert encoded == len(ROAM.phrasings) + len(BILL.phrasings)
+    again = FaqIndex.build([ROAM, BILL], counting, cache_dir=tmp_path)  # a restart: nothing encoded
+    assert counting.count == encoded
+    query = encoder.encode(["data in spain"])
+    assert again.search(query, 2) == first.search(query, 2)
+    # Every other knowledge-base state gets its own file; only the newest few are kept.
+    for n in range(KEEP_PHRASING_VECTORS + 2):
+        FaqIndex.build(
+            [ROAM, FaqEntry("bill", "When is my bill due?", "x", (f"payment date {n}",))],
+            counting,
+            cache_dir=tmp_path,
+        )
+    assert len(list(tmp_path.glob(f"{PHRASING_VECTORS}-*.npy"))) == KEEP_PHRASING_VECTORS
+    assert not list(tmp_path.glob(".tmp-*"))

@@ -1,0 +1,62 @@
+"""Vectors of texts kept on disk, keyed by the encoder and the exact texts, so a restart does not
+encode again what an earlier process already encoded."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.artifacts import data_hash
+from bot.encoder import TextEncoder
+
+
+def encode_cached(
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    *,
+    kind: str = "vectors",
+    keep: int | None = None,
+) -> np.ndarray:
+    """`encoder.encode(texts)`, read from `cache_dir` when these texts were encoded before.
+
+    `keep` bounds how many files of this `kind` stay on disk (the newest): the knowledge base's
+    phrasings change with every publish, while packaged training texts never do.
+    """
+    if cache_dir is None:
+        return encoder.encode(texts)
+    path = cache_dir / f"{kind}-{data_hash([encoder.name, *texts])}.npy"
+    if path.is_file():
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape == (len(texts), encoder.dimension):
+            with contextlib.suppress(OSError):
+                path.touch()  # recently used: pruning keeps it
+            return np.asarray(vectors)
+    vectors = encoder.encode(texts)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # A name of its own: several processes sharing the data directory may write the same entry.
+    tmp = cache_dir / f".tmp-{uuid.uuid4().hex}.npy"
+    np.save(tmp, vectors, allow_pickle=False)
+    tmp.replace(path)
+    if keep is not None:
+        _prune(cache_dir, kind, keep)
+    return vectors
+
+
+def _prune(cache_dir: Path, kind: str, keep: int) -> None:
+    """Delete all but the `keep` most recently used files of `kind`."""
+    files = sorted(cache_dir.glob(f"{kind}-*.npy"), key=_mtime, reverse=True)
+    for old in files[keep:]:
+        with contextlib.suppress(OSError):  # another process may have pruned it already
+            old.unlink()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
