@@ -36,11 +36,7 @@ SHARED_CACHE_VARIABLE = "WEBCARE_TEST_VECTOR_CACHE"
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One vector cache for the whole run, in this process and every server and CLI it starts, so
     the packaged training texts and the demo's phrasings are encoded once."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the run's directory, above each xdist worker's own
-    path = root / "shared-cache"
-    path.mkdir(exist_ok=True)  # writes into it are atomic, so workers may share it
+    path = tmp_path_factory.mktemp("cache")
     os.environ[SHARED_CACHE_VARIABLE] = str(path)
     return path
 

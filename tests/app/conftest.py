@@ -1,5 +1,5 @@
-"""Fixtures shared by the app tests: running stacks shared across modules, and one browser stack for
-every UI test module."""
+"""Fixtures shared by the app tests: running stacks shared across modules, one browser stack for
+every UI test module, and the demo's Rasa model trained in the background."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.rasa_demo_model import RASA_TEST, DemoRasaModel
 from tests.app.shared_stacks import SharedStacks
 from tests.app.ui_stack import BrowserDesk, browser_desk
 
@@ -19,6 +20,16 @@ def stacks(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Iterato
         yield shared
     finally:
         shared.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rasa_demo_model(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> DemoRasaModel | None:
+    """Starts training the demo's Rasa model with the first app test, when the Rasa test will run."""
+    if not any(item.nodeid == RASA_TEST for item in request.session.items):
+        return None
+    return DemoRasaModel(tmp_path_factory.mktemp("rasa-demo")).start()
 
 
 @pytest.fixture(scope="package")

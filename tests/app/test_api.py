@@ -8,9 +8,6 @@ import pytest
 from tests.app.accounts import signed_in
 from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
 
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("demo-stacks")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, stacks: SharedStacks) -> tuple[str, dict[str, str]]:

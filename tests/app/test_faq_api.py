@@ -5,13 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 
 from tests.app.editors_stack import Editors, editors, post_customer_message, served
 from tests.app.live_server import live_server
-
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("edited-stacks")
 
 __all__ = ["editors"]  # the shared fixture
 TOP_UP = "how do i top up my pay as you go phone?"

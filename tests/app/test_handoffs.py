@@ -19,9 +19,6 @@ from tests.app.editors_stack import post_customer_message
 from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
 from tests.app.test_webhooks import TOP_UP
 
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("demo-stacks")
-
 HACKED = "someone hacked my account and changed my number!!"
 
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.app.editors_stack import Editors, editors, post_customer_message
-
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("edited-stacks")
 
 __all__ = ["editors"]  # the shared fixture
 

@@ -15,6 +15,7 @@ from bot.inbox.models import MessageRow
 from tests.app.accounts import signed_in
 from tests.app.channel_stack import SECRETS, channel_stack
 from tests.app.live_server import run_cli, webcare_env
+from tests.app.rasa_demo_model import DemoRasaModel
 from tests.conftest import DEMO_KB
 from training import rasa_process
 
@@ -57,16 +58,11 @@ def test_import_reports_what_it_cannot_use(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def rasa_demo(tmp_path: Path) -> Iterator[rasa_process.RasaServer]:
-    """The demo knowledge base exported, validated, trained small (~1-2 min here) and served by Rasa."""
-    env = _env(tmp_path, "export")
-    assert run_cli(["kb", "import", str(DEMO_KB)], env).returncode == 0
-    project = tmp_path / "rasa"
-    # Few epochs and no transformer layers keep training short; quality is the benchmark's business.
-    _export(env, project, "--epochs", "20", "--transformer-layers", "0")
-    rasa_process.validate(project)
-    model, _ = rasa_process.train_nlu(project, name="demo")
-    with rasa_process.serving(model) as server:
+def rasa_demo(rasa_demo_model: DemoRasaModel | None) -> Iterator[rasa_process.RasaServer]:
+    """The demo knowledge base exported, validated, trained small (in the background since the run
+    started: tests/app/rasa_demo_model.py) and served by Rasa."""
+    assert rasa_demo_model is not None, "the Rasa model is trained only when this test is selected"
+    with rasa_process.serving(rasa_demo_model.model()) as server:
         yield server
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from app.auth.session import SESSION_COOKIE
@@ -13,9 +12,6 @@ from tests.app.browser import sign_in
 from tests.app.live_server import run_cli
 from tests.app.test_webhooks import TOP_UP
 from tests.app.ui_stack import BrowserDesk
-
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("browser")
 
 
 def test_pages_need_sign_in_and_a_wrong_password_is_refused(ui: BrowserDesk) -> None:

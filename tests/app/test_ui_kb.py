@@ -8,16 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.app.accounts import PASSWORD, token
 from tests.app.browser import sign_in
 from tests.app.test_webhooks import TOP_UP
 from tests.app.ui_stack import BrowserDesk
-
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("browser")
 
 GIFT_CARDS = [
     "do you sell gift cards?",

@@ -22,9 +22,6 @@ from tests.app.live_server import run_cli
 from tests.app.shared_stacks import DEMO_AS_IMPORTED, SharedStacks
 from tests.conftest import DEMO_KB
 
-# Runs on one xdist worker with the other modules of its group: they share running stacks.
-pytestmark = pytest.mark.xdist_group("demo-stacks")
-
 TOP_UP = "how do i top up my pay as you go phone?"
 
 
