@@ -69,7 +69,9 @@ class PolicyConfig:
 # Calibrations fitted for other encoders' vectors (`python -m training.calibrate --encoder onnx`):
 # int8 vectors are close to torch's but not equal, and the confidence is read against a fixed
 # threshold, so each backend gets weights of its own. Keyed by the encoder's name.
-ENCODER_CALIBRATIONS: dict[str, tuple[tuple[float, ...], float]] = {}
+ENCODER_CALIBRATIONS: dict[str, tuple[tuple[float, ...], float]] = {
+    "sentence-transformers/all-MiniLM-L6-v2@onnx-int8": ((0.306, 7.394, 7.354, 0.572, -5.12), -3.738),
+}
 
 
 def policy_for(encoder_name: str) -> PolicyConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.inbox.jobs import enqueue
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
+from bot.replies import Replies
 from bot.storage import utcnow
 from bot.types import Action, ConversationContext, Decision
 
@@ -58,17 +60,42 @@ def handle_message(
     message.status = "handled"
     message.decision = _decision_record(decision)
     _update_conversation(session, conversation, decision)
-    acknowledge = ""
     if decision.action is Action.HANDOFF:
-        rules = rules or HandoffRules()
-        now = utcnow()
-        ticket = open_ticket(
-            session, conversation_id=conversation.id, reasons=decision.reasons, rules=rules, now=now
-        )
-        acknowledge = acknowledgement(engine.replies, rules, priority=ticket.priority, now=now)
-    for text, kind, quick in _replies(decision, message, engine, acknowledge):
-        queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
+        hand_over(session, adapter, conversation, message, decision.reasons, engine.replies, rules)
+    else:
+        for text, kind, quick in _replies(decision, message, engine):
+            queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
     return decision
+
+
+def hand_over(
+    session: Session,
+    adapter: ChannelAdapter,
+    conversation: ConversationRow,
+    message: MessageRow,
+    reasons: Sequence[str],
+    replies: Replies,
+    rules: HandoffRules | None = None,
+) -> None:
+    """Open a ticket for people and tell the customer, in the caller's transaction: the honest
+    acknowledgement (when a person will reply) privately, plus a short public one for @mentions."""
+    rules = rules or HandoffRules()
+    now = utcnow()
+    ticket = open_ticket(
+        session, conversation_id=conversation.id, reasons=list(reasons), rules=rules, now=now
+    )
+    private = acknowledgement(replies, rules, priority=ticket.priority, now=now) or replies.handoff()
+    if message.kind == "mention":
+        queue_reply(
+            session,
+            adapter,
+            conversation,
+            message,
+            text=replies.public_handoff(),
+            kind="mention",
+            quick_replies=(),
+        )
+    queue_reply(session, adapter, conversation, message, text=private, kind="dm", quick_replies=())
 
 
 def context_for(message: MessageRow, conversation: ConversationRow) -> ConversationContext:
@@ -131,15 +158,10 @@ def _update_conversation(session: Session, conversation: ConversationRow, decisi
 
 
 def _replies(
-    decision: Decision, message: MessageRow, engine: AnswerEngine, acknowledge: str
+    decision: Decision, message: MessageRow, engine: AnswerEngine
 ) -> list[tuple[str, str, tuple[QuickReply, ...]]]:
-    """(text, kind, quick replies) to send: public replies to @mentions unless the case is private."""
+    """(text, kind, quick replies) of the bot's own answer: public replies to @mentions."""
     public = message.kind == "mention"
-    if decision.action is Action.HANDOFF:
-        private = acknowledge or engine.replies.handoff()
-        if public:
-            return [(engine.replies.public_handoff(), "mention", ()), (private, "dm", ())]
-        return [(private, "dm", ())]
     if decision.reply is None:
         return []
     quick = tuple(

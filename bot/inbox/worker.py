@@ -12,14 +12,14 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import ChannelAdapter
-from bot.handoff.opening import HandoffRules, open_ticket
+from bot.handoff.opening import HandoffRules
 from bot.inbox import jobs
 from bot.inbox.delivery import deliver
-from bot.inbox.handling import context_for, handle_message
+from bot.inbox.handling import context_for, hand_over, handle_message
 from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
-from bot.storage import utcnow
+from bot.replies import Replies
 from bot.types import Decision
 
 log = logging.getLogger(__name__)
@@ -185,10 +185,14 @@ class Worker:
             conversation = session.get(ConversationRow, message.conversation_id)
             if conversation is not None and conversation.state == "bot":
                 move(session, conversation, "waiting", actor="worker", reasons=["processing_failed"])
-                open_ticket(
-                    session,
-                    conversation_id=conversation.id,
-                    reasons=["processing_failed"],
-                    rules=self._rules,
-                    now=utcnow(),
-                )
+                # The customer hears that a person will reply, as for any other handoff.
+                adapter = self._adapters[message.channel]
+                reasons = ["processing_failed"]
+                hand_over(session, adapter, conversation, message, reasons, self._replies(), self._rules)
+
+    def _replies(self) -> Replies:
+        try:
+            return self._engine().replies
+        except Exception:  # the engine itself may be what failed: the default wording still helps
+            log.exception("no answer engine for the handoff acknowledgement; using the default wording")
+            return Replies()

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.simulation import account_for, new_message_id
+from app.simulation import account_for, delivered, new_message_id, reply_text
 from app.webhook_payloads import inbound_body, signed_headers
 from bot.inbox.models import MessageRow
 from tests.app.accounts import signed_in
@@ -139,3 +139,9 @@ def test_rasa_backend_answers_and_no_message_is_lost_when_rasa_goes_down(
         assert decision["action"] == "handoff"
         assert decision["reasons"] == ["processing_failed"]
         assert "Rasa server" in decision["error"]
+        # The customer hears that a person will reply, as with any other handoff.
+        deadline = time.monotonic() + 30
+        while len(sends := delivered(platform.requests(), "rasa-fan")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(sends) == 2, sends
+        assert (reply_text(sends[-1]) or "").startswith("Thanks for telling us. I'm passing this to a person")
