@@ -113,6 +113,10 @@ class TorchEncoder(CachedEncoder):
         super().__init__(**kwargs)
         self._model_dir = model_dir
         self._model: Any = None
+        if model_dir is not None:
+            # A fine-tuned model's vectors differ from the packaged one's: manifests and vector caches
+            # keyed by the name must tell them apart.
+            self.name = f"{MODEL_NAME}@{model_dir.resolve()}"
 
     def _load(self) -> Any:
         with self._load_lock:

@@ -87,6 +87,8 @@ def test_finetuned_encoder_pulls_intents_apart(tmp_path: Path, encoder: TextEnco
     assert manifest["train_seconds"] > 0
 
     tuned = TorchEncoder(model_dir=out)
+    # Its vectors are not the packaged model's: manifests and vector caches keyed by the name keep them apart.
+    assert tuned.name != encoder.name and tuned.name.startswith(MODEL_NAME)
     vectors = tuned.encode(texts[:2])
     assert vectors.shape == (2, DIMENSION)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
