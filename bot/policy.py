@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.encoder import MODEL_NAME
 from bot.personal_data import Finding
 from bot.replies import Replies
 from bot.retrieval import FaqRetriever
@@ -70,7 +71,7 @@ class PolicyConfig:
 # int8 vectors are close to torch's but not equal, and the confidence is read against a fixed
 # threshold, so each backend gets weights of its own. Keyed by the encoder's name.
 ENCODER_CALIBRATIONS: dict[str, tuple[tuple[float, ...], float]] = {
-    "sentence-transformers/all-MiniLM-L6-v2@onnx-int8": ((0.306, 7.394, 7.354, 0.572, -5.12), -3.738),
+    f"{MODEL_NAME}@onnx-int8": ((0.306, 7.394, 7.354, 0.572, -5.12), -3.738),
 }
 
 

@@ -112,7 +112,6 @@ def test_rasa_backend_answers_and_no_message_is_lost_when_rasa_goes_down(
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'serve.db'}"
     extra = {"WEBCARE_NLU_BACKEND": "rasa", "WEBCARE_RASA_URL": rasa_demo.url, "WEBCARE_MAX_ATTEMPTS": "2"}
-    # The data directory the CLI tests share: the engine's training vectors are encoded once per run.
     with channel_stack(database_url, cache_dir.parent / "cli-data", **extra) as (server, platform, env):
         assert httpx.get(f"{server}/readyz").json()["checks"]["rasa"] == "ok"
         headers = signed_in(env, server, "ann", "agent")
