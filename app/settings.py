@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=8, ge=1, description="tries before a job is dead-lettered")
     worker_poll_seconds: float = Field(default=0.25, gt=0)
+    worker_send_concurrency: int = Field(
+        default=16, ge=1, le=256, description="sends in flight at once per worker (platform APIs are slow)"
+    )
 
     # Handoff: SLA minutes per priority 1 (urgent) .. 4 (routine), team routes, office hours.
     sla_minutes: str = Field(default="15,60,240,1440", description="minutes to reply, priority 1..4")

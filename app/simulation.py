@@ -155,7 +155,7 @@ def load(
     texts: list[str],
     rate: float,
     seconds: float,
-    concurrency: int = 16,
+    concurrency: int = 4,
 ) -> list[Sent]:
     """Post `rate` messages a second for `seconds`, each from a new customer, from a pool of threads."""
     total = max(1, int(rate * seconds))

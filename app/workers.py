@@ -35,6 +35,7 @@ def build_worker(
             lease_seconds=settings.job_lease_seconds,
             max_attempts=settings.max_attempts,
             poll_seconds=settings.worker_poll_seconds,
+            send_concurrency=settings.worker_send_concurrency,
         ),
         refresh=engines.refresh,
         rules=handoff_rules(settings),

@@ -9,15 +9,19 @@ the fake platform server; every message must be answered (a lost message is repo
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 
 from app.simulation import Sent, collect_replies, load, summary
 from tests.app.channel_stack import SECRETS, channel_stack, fresh_database
+from tests.app.live_server import WEBCARE, stop_process
 
 TEXTS = [
     "how do i top up my pay as you go phone?",
@@ -49,11 +53,30 @@ def run_phase(server: str, platform: str, *, rate: float, seconds: float) -> dic
     return result
 
 
+@contextmanager
+def worker_processes(env: dict[str, str], count: int) -> Iterator[None]:
+    """`count` standalone workers beside the server, until the block ends."""
+    with ExitStack() as stack:
+        for _ in range(count):
+            log = stack.enter_context(tempfile.TemporaryFile("w+"))
+            process = subprocess.Popen(
+                [WEBCARE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+            )
+            stack.callback(stop_process, process)
+        yield
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rates", default="50,150", help="messages per second, one phase each")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="standalone `webcare worker` processes; 0 means the worker embedded in `webcare serve`",
+    )
     args = parser.parse_args(argv)
     print("command: python -m bench.channels " + " ".join(argv if argv is not None else sys.argv[1:]))
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -66,9 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for kind in kinds:
+            extra = {"WEBCARE_EMBEDDED_WORKER": "false"} if args.workers else {}
             with (
                 fresh_database(kind, workdir) as url,
-                channel_stack(url, workdir / "data") as (server, fake, _),
+                channel_stack(url, workdir / "data", **extra) as (server, fake, env),
+                worker_processes(env, args.workers),
             ):
                 run_phase(server, fake.url, rate=10, seconds=2)  # warm-up: model, caches, connections
                 for rate in rates:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import ChannelAdapter, SendOutcome, SendRequest
@@ -27,6 +27,40 @@ class DeliveryResult:
     error: str = ""
 
 
+# Core statements, each one round trip: a send costs four statements in all, not eight through the ORM.
+_START = (
+    update(OutboxRow)
+    .where(OutboxRow.id == bindparam("outbox_id"), OutboxRow.status.not_in(("sent", "dead")))
+    .values(status="sending", attempts=OutboxRow.attempts + 1)
+    .returning(OutboxRow.attempts, OutboxRow.request)
+    .execution_options(synchronize_session=False)
+)
+_RECORD = (
+    update(OutboxRow)
+    .where(OutboxRow.id == bindparam("outbox_id"))
+    .returning(OutboxRow.message_id)
+    .execution_options(synchronize_session=False)
+)
+_UNSENT_PIECE = (
+    select(OutboxRow.id)
+    .where(OutboxRow.message_id == bindparam("message_id"), OutboxRow.status != "sent")
+    .exists()
+)
+# The outbound message is 'sent' once every piece is, 'dead' as soon as one piece is.
+_MESSAGE_SENT = (
+    update(MessageRow)
+    .where(MessageRow.id == bindparam("message_id"), ~_UNSENT_PIECE)
+    .values(status="sent", sent_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_MESSAGE_DEAD = (
+    update(MessageRow)
+    .where(MessageRow.id == bindparam("message_id"))
+    .values(status="dead")
+    .execution_options(synchronize_session=False)
+)
+
+
 def deliver(
     sessions: sessionmaker[Session],
     *,
@@ -35,40 +69,55 @@ def deliver(
     client: httpx.Client,
     api_urls: Mapping[str, str],
     final_attempt: bool,
+    settle: Callable[[Session, DeliveryResult], object] = lambda _session, _result: None,
 ) -> DeliveryResult:
-    """Send the row unless it was sent already; a failure is retried or dead-lettered, never lost."""
+    """Send the row unless it was sent already; a failure is retried or dead-lettered, never lost.
+    `settle` runs in the transaction that records the outcome, so what the caller keeps about it (its
+    job's state) commits together with the send's record."""
     with sessions() as session, session.begin():
-        row = session.get(OutboxRow, outbox_id, with_for_update=True)
-        if row is None or row.status in ("sent", "dead"):
-            return DeliveryResult(done=True)
         # Recorded before the call: an unconfirmed attempt is visible if this process dies mid-send.
-        row.status = "sending"
-        row.attempts += 1
-        first_try = row.attempts == 1
-        outgoing = outgoing_from_record(row.request)
+        started = session.execute(_START, {"outbox_id": outbox_id}).first()
+        if started is None:  # sent or dead already (or gone)
+            return _settled(session, DeliveryResult(done=True), settle)
+        first_try = started.attempts == 1
+        outgoing = outgoing_from_record(started.request)
     adapter = adapters[outgoing.channel]
     if first_try:
         typing = adapter.typing_request(outgoing)
         if typing is not None:
             _call(client, api_urls, typing, adapter)  # best effort: a lost typing dot harms nobody
     outcome = _call(client, api_urls, adapter.send_request(outgoing), adapter)
+    now = utcnow()
     with sessions() as session, session.begin():
-        row = session.get(OutboxRow, outbox_id, with_for_update=True)
-        assert row is not None
         if outcome.ok:
-            row.status, row.platform_message_id, row.sent_at = "sent", outcome.platform_message_id, utcnow()
-            row.last_error = ""
-            _settle_message(session, row.message_id)
-            return DeliveryResult(done=True)
-        row.last_error = outcome.error
-        if outcome.retryable and not final_attempt:
-            row.status = "pending"
+            values: dict[str, object] = {
+                "status": "sent",
+                "platform_message_id": outcome.platform_message_id,
+                "sent_at": now,
+                "last_error": "",
+            }
+            result = DeliveryResult(done=True)
+        elif outcome.retryable and not final_attempt:
             log.warning("send %s will be retried: %s", outbox_id, outcome.error)
-            return DeliveryResult(done=False, retry_after=outcome.retry_after or 0.0, error=outcome.error)
-        row.status = "dead"
-        _settle_message(session, row.message_id)
-        log.error("send %s failed for good: %s", outbox_id, outcome.error)
-        return DeliveryResult(done=True, error=outcome.error)
+            values = {"status": "pending", "last_error": outcome.error}
+            result = DeliveryResult(done=False, retry_after=outcome.retry_after or 0.0, error=outcome.error)
+        else:
+            log.error("send %s failed for good: %s", outbox_id, outcome.error)
+            values = {"status": "dead", "last_error": outcome.error}
+            result = DeliveryResult(done=True, error=outcome.error)
+        message_id = session.execute(_RECORD.values(**values), {"outbox_id": outbox_id}).scalar_one()
+        if values["status"] == "sent":
+            session.execute(_MESSAGE_SENT, {"message_id": message_id, "now": now})
+        elif values["status"] == "dead":
+            session.execute(_MESSAGE_DEAD, {"message_id": message_id})
+        return _settled(session, result, settle)
+
+
+def _settled(
+    session: Session, result: DeliveryResult, settle: Callable[[Session, DeliveryResult], object]
+) -> DeliveryResult:
+    settle(session, result)
+    return result
 
 
 def _call(
@@ -84,21 +133,3 @@ def _call(
     except httpx.TransportError as exc:
         return SendOutcome(ok=False, retryable=True, error=f"cannot reach {request.api} API: {exc}")
     return adapter.outcome(response.status_code, response.headers, response.content)
-
-
-def _settle_message(session: Session, message_id: int) -> None:
-    """The outbound message is 'sent' once every piece is, 'dead' if any piece is."""
-    statuses = dict(
-        session.execute(
-            select(OutboxRow.status, func.count())
-            .where(OutboxRow.message_id == message_id)
-            .group_by(OutboxRow.status)
-        ).all()
-    )
-    message = session.get(MessageRow, message_id)
-    if message is None:
-        return
-    if statuses.get("dead"):
-        message.status = "dead"
-    elif set(statuses) == {"sent"}:
-        message.status, message.sent_at = "sent", utcnow()

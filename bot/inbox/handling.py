@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -32,7 +32,7 @@ def handle_message(
     *,
     message_id: int,
     engine: AnswerEngine,
-    adapter: ChannelAdapter,
+    adapters: Mapping[str, ChannelAdapter],
     decided: Decision | None = None,
     rules: HandoffRules | None = None,
 ) -> Decision | None:
@@ -44,6 +44,7 @@ def handle_message(
         return None  # handled by an earlier attempt of this job
     conversation = session.get(ConversationRow, message.conversation_id, with_for_update=True)
     assert conversation is not None  # the foreign key guarantees it
+    adapter = adapters[message.channel]
     if conversation.state in QUIET_STATES:
         # A person has the conversation: the message joins the ticket and the bot stays silent.
         message.status = "handled"

@@ -6,15 +6,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import ChannelAdapter
 from bot.handoff.opening import HandoffRules
 from bot.inbox import jobs
-from bot.inbox.delivery import deliver
+from bot.inbox.delivery import DeliveryResult, deliver
 from bot.inbox.handling import context_for, hand_over, handle_message
 from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.states import move
@@ -35,6 +38,10 @@ class WorkerConfig:
     poll_seconds: float = 0.25
     refresh_seconds: float = 2.0
     batch_size: int = 32  # messages understood in one encoder call: the main lever for throughput
+    # Sends in flight at once. Platform APIs answer in 100-300 ms, so one send at a time would cap a
+    # worker at a few replies a second; the claimed jobs belong to different conversations, so their
+    # sends can overlap without breaking any conversation's order.
+    send_concurrency: int = 16
 
 
 class Worker:
@@ -61,6 +68,7 @@ class Worker:
         self._refresh = refresh
         self._refreshed_at = 0.0
         self._rules = rules or HandoffRules()
+        self._pool: ThreadPoolExecutor | None = None
 
     def run_once(self) -> bool:
         """Do the ready jobs, up to a batch; True if there were any."""
@@ -72,22 +80,44 @@ class Worker:
             limit=self.config.batch_size,
         )
         claimed_at = time.monotonic()
+        # Sends (network-bound) start first and overlap with understanding and handling (CPU and database).
+        sends = [job for job in claimed if job.kind != "handle"]
+        in_flight: list[Future[None]] = []
+        if sends:
+            pool = self._send_pool()
+            in_flight = [
+                pool.submit(self._attempt, job, claimed_at, partial(self._deliver, job)) for job in sends
+            ]
         handles = [job for job in claimed if job.kind == "handle"]
         decided = self._decide_batch(handles) if handles else {}
-        for job in claimed:
-            if time.monotonic() - claimed_at > self.config.lease_seconds / 2:
-                # Slow sends ate half the lease: hand the rest back before another worker would take them.
-                jobs.retry_later(self._sessions, job, worker=self.config.name, delay=0, error="")
-                continue
-            try:
-                if job.kind == "handle":
-                    self._handle(job, decided.get(job.id))
-                else:
-                    self._deliver(job)
-            except Exception as exc:  # one bad job must not stop the others; retried, then dead-lettered
-                log.exception("job %s (%s) failed", job.id, job.kind)
-                self._failed(job, f"{exc.__class__.__name__}: {exc}")
+        for job in handles:
+            self._attempt(job, claimed_at, partial(self._handle, job, decided.get(job.id)))
+        for future in in_flight:
+            future.result()
         return bool(claimed)
+
+    def _attempt(self, job: jobs.ClaimedJob, claimed_at: float, action: Callable[[], None]) -> None:
+        """Run one job's work; a failure stays with that job (retried, then dead-lettered)."""
+        if time.monotonic() - claimed_at > self.config.lease_seconds / 2:
+            # Slow work ate half the lease: hand the job back before another worker would take it.
+            jobs.retry_later(self._sessions, job, worker=self.config.name, delay=0, error="")
+            return
+        try:
+            action()
+        except Exception as exc:  # one bad job must not stop the others
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self._failed(job, f"{exc.__class__.__name__}: {exc}")
+
+    def _send_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.config.send_concurrency, thread_name_prefix="webcare-send")
+        return self._pool
+
+    def close(self) -> None:
+        """Let the send threads go (after the sends in flight)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Work until `stop` is set; sleep between polls unless `wake` is set by new intake."""
@@ -105,6 +135,7 @@ class Worker:
                     wake.clear()
                 else:
                     stop.wait(self.config.poll_seconds)
+        self.close()
         log.info("worker %s stopped", self.config.name)
 
     def _maybe_refresh(self) -> None:
@@ -117,14 +148,18 @@ class Worker:
     def _decide_batch(self, handles: list[jobs.ClaimedJob]) -> dict[int, Decision]:
         """Decisions for all claimed messages in one encoder call (one job per conversation is claimed,
         so each context stays true until its message is handled)."""
+        job_of = {job.message_id: job.id for job in handles}
         try:
             with self._sessions() as session:
-                pending = []
-                for job in handles:
-                    message = session.get(MessageRow, job.message_id)
-                    conversation = session.get(ConversationRow, message.conversation_id) if message else None
-                    if message is not None and conversation is not None and message.status == "received":
-                        pending.append((job.id, message.text, context_for(message, conversation)))
+                rows = session.execute(
+                    select(MessageRow, ConversationRow)
+                    .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+                    .where(MessageRow.id.in_(list(job_of)), MessageRow.status == "received")
+                ).all()
+                pending = [
+                    (job_of[message.id], message.text, context_for(message, conversation))
+                    for message, conversation in rows
+                ]
             if not pending:
                 return {}
             decisions = self._engine().decide_many([p[1] for p in pending], [p[2] for p in pending])
@@ -137,33 +172,36 @@ class Worker:
         assert job.message_id is not None
         engine = self._engine()
         with self._sessions() as session, session.begin():
-            message = session.get(MessageRow, job.message_id)
-            if message is not None:
-                handle_message(
-                    session,
-                    message_id=job.message_id,
-                    engine=engine,
-                    adapter=self._adapters[message.channel],
-                    decided=decided,
-                    rules=self._rules,
-                )
-        jobs.finish(self._sessions, job, worker=self.config.name)
+            handle_message(
+                session,
+                message_id=job.message_id,
+                engine=engine,
+                adapters=self._adapters,
+                decided=decided,
+                rules=self._rules,
+            )
+            # Done in the same transaction: a crash leaves both the message and its job as they were.
+            jobs.settle(session, job, worker=self.config.name, **jobs.done())
 
     def _deliver(self, job: jobs.ClaimedJob) -> None:
         assert job.outbox_id is not None
-        result = deliver(
+
+        def settle(session: Session, result: DeliveryResult) -> None:
+            if result.done:
+                jobs.settle(session, job, worker=self.config.name, **jobs.done())
+            else:
+                delay = jobs.backoff_seconds(job.attempts, result.retry_after)
+                jobs.settle(session, job, worker=self.config.name, **jobs.again_after(delay, result.error))
+
+        deliver(
             self._sessions,
             outbox_id=job.outbox_id,
             adapters=self._adapters,
             client=self._client,
             api_urls=self._api_urls,
             final_attempt=job.attempts >= self.config.max_attempts,
+            settle=settle,
         )
-        if result.done:
-            jobs.finish(self._sessions, job, worker=self.config.name)
-        else:
-            delay = jobs.backoff_seconds(job.attempts, result.retry_after)
-            jobs.retry_later(self._sessions, job, worker=self.config.name, delay=delay, error=result.error)
 
     def _failed(self, job: jobs.ClaimedJob, error: str) -> None:
         if job.attempts < self.config.max_attempts:

@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -50,30 +52,47 @@ def serving_process(
     command: list[str], ready_url: str, *, name: str, timeout: float, env: dict[str, str] | None = None
 ) -> Iterator[None]:
     """Run a server process until it answers 200 at `ready_url`; stop it afterwards."""
-    process = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(ready_url, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not ready after {timeout}s")
-            time.sleep(0.2)
-        yield
-    finally:
-        process.terminate()
+    # Output goes to a file, never to a pipe nobody reads: a full pipe (64 KB, about 900 access-log
+    # lines) blocks the server's next log write and so the whole server.
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_until_ready(process, output, ready_url, name=name, timeout=timeout)
+            yield
+        finally:
+            stop_process(process)
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[str], output: IO[str], ready_url: str, *, name: str, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output.seek(0)
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{output.read()[-20000:]}")
+        try:
+            if httpx.get(ready_url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} not ready after {timeout}s")
+        time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from app.simulation import account_for, delivered, new_message_id
 from app.webhook_payloads import inbound_body, signed_headers
 from bot.inbox.models import JobRow, MessageRow, OutboxRow
 from tests.app.channel_stack import SECRETS, channel_stack, count_rows
-from tests.app.live_server import WEBCARE
+from tests.app.live_server import WEBCARE, stop_process
 from tests.conftest import fresh_postgres_database
 
 # Questions the demo KB answers outright, so every message of a conversation gets a reply.
@@ -35,18 +37,17 @@ QUESTIONS = [
 
 @contextmanager
 def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [WEBCARE, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    # Logs go to the test's output via a file: a pipe nobody drains would block the worker when full.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [WEBCARE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            yield process
+        finally:
+            stop_process(process)
+            log.seek(0)
+            sys.stderr.write(log.read()[-5000:])
 
 
 def post(server: str, channel: str, text: str, customer: str) -> str:
