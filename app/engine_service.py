@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 
 def make_encoder(settings: Settings) -> TextEncoder:
     """The encoder the settings ask for (loaded lazily on first use)."""
-    if settings.encoder_backend == "onnx":
+    if settings.encoder_backend in ("onnx", "onnx-fp32"):
         from bot.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(cache_dir=settings.models_dir)
+        quantisation = "fp32" if settings.encoder_backend == "onnx-fp32" else "int8"
+        return OnnxEncoder(cache_dir=settings.models_dir, quantisation=quantisation)
     return TorchEncoder()
 
 

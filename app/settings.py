@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.handoff.office_hours import OfficeHours
 
+ENCODER_BACKENDS = ("torch", "onnx-fp32", "onnx")
+
 
 class Settings(BaseSettings):
     """Every setting Webcare reads; see the README's configuration table."""
@@ -20,10 +22,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     vector_cache_dir: Path | None = Field(
         default=None,
-        description="encoded vectors kept between restarts (processes may share it); default data_dir/cache",
+        description=(
+            "what is derived from the model, kept between restarts: encoded vectors and the exported ONNX "
+            "model (processes may share it); default data_dir/cache"
+        ),
     )
     brand_name: str = Field(default="our team", description="Name the bot uses for the brand")
-    encoder_backend: str = Field(default="torch", description="onnx (int8, fast) or torch")
+    encoder_backend: str = Field(
+        default="onnx-fp32",
+        description="onnx-fp32 (the model on ONNX Runtime, torch's vectors), torch, or onnx (int8, fastest)",
+    )
     nlu_backend: Literal["builtin", "rasa"] = Field(
         default="builtin", description="builtin classifier, or a running Rasa server at rasa_url"
     )
@@ -96,13 +104,14 @@ class Settings(BaseSettings):
     @field_validator("encoder_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if value not in ("onnx", "torch"):
-            raise ValueError("must be 'onnx' or 'torch'")
+        if value not in ENCODER_BACKENDS:
+            raise ValueError(f"must be one of {', '.join(ENCODER_BACKENDS)}")
         return value
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        """Where the exported ONNX model is kept: derived from the packaged weights, like the vectors."""
+        return self.cache_dir / "models"
 
     @property
     def index_dir(self) -> Path:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Inbound, Skipped
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
-from bot.inbox.upsert import insert_ignoring_conflict
+from bot.inbox.upsert import insert_ignoring_conflict, upsert_returning_id
 from bot.storage import utcnow
 
 # Raw bodies are kept for inspection; a cap keeps one huge delivery from bloating the table.
@@ -48,6 +50,41 @@ def conversation_for(
     return session.scalars(select(ConversationRow).filter_by(**key)).one()
 
 
+def touch_conversation(
+    session: Session,
+    *,
+    channel: str,
+    account_id: str,
+    customer_id: str,
+    customer_name: str | None,
+    customer_wrote_at: datetime,
+) -> int:
+    """The id of this customer's conversation with this account, created on first contact, with the time
+    of the customer's latest message kept (for the platforms' reply windows); one statement, race-safe."""
+    now = utcnow()
+    latest = ConversationRow.last_customer_at
+
+    def on_conflict(excluded: Any) -> dict[str, Any]:
+        # A late redelivery of an older message must not move the reply window back.
+        newer = or_(latest.is_(None), excluded.last_customer_at > latest)
+        return {"last_customer_at": case((newer, excluded.last_customer_at), else_=latest), "updated_at": now}
+
+    values = {
+        "channel": channel,
+        "account_id": account_id,
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "state": "bot",
+        "failed_attempts": 0,
+        "last_customer_at": customer_wrote_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return upsert_returning_id(
+        session, ConversationRow, values, ["channel", "account_id", "customer_id"], on_conflict
+    )
+
+
 def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_body: bytes) -> IntakeResult:
     """Store new messages with a 'handle' job each; a message already stored is left alone."""
     stored: list[int] = []
@@ -66,19 +103,20 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
                 raw_body=body,
             )
             continue
-        conversation = conversation_for(
+        conversation_id = touch_conversation(
             session,
             channel=event.channel,
             account_id=event.account_id,
             customer_id=event.customer_id,
             customer_name=event.customer_name,
+            customer_wrote_at=event.sent_at,
         )
         now = utcnow()
         message_id = insert_ignoring_conflict(
             session,
             MessageRow,
             {
-                "conversation_id": conversation.id,
+                "conversation_id": conversation_id,
                 "channel": event.channel,
                 "direction": "in",
                 "external_id": event.external_id,
@@ -95,13 +133,10 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
         if message_id is None:
             duplicates += 1
             continue
-        session.add(
-            JobRow(kind="handle", conversation_id=conversation.id, message_id=message_id, run_after=now)
-        )
         session.execute(
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation.id)
-            .values(last_customer_at=event.sent_at, updated_at=now)
+            insert(JobRow).values(
+                kind="handle", conversation_id=conversation_id, message_id=message_id, run_after=now
+            )
         )
         stored.append(message_id)
     return IntakeResult(tuple(stored), duplicates, skipped)
