@@ -41,7 +41,9 @@ def distinct_texts(count: int) -> list[str]:
     """`count` different customer questions: the demo's questions and phrasings with varied openers and
     closers, so the encoder's cache of repeated texts does not flatter the figures."""
     entries = read_kb_file(DEMO_KB)
-    base = [*TEXTS, *(text for entry in entries for text in (entry.question, *entry.examples))]
+    phrasings = (text for entry in entries for text in (entry.question, *entry.examples))
+    # A bare number such as the spam short code '7726' is rightly ignored: no reply, which would look lost.
+    base = [*TEXTS, *(text for text in phrasings if len(text.split()) > 1)]
     return unique_messages(base, count)
 
 

@@ -140,6 +140,9 @@ class FaqIndex:
                 return [[] for _ in range(len(vectors))]
             # Several phrasings of one entry can crowd the top, so look deeper than k.
             depth = min(total, max(k * 8, 32))
+            # OpenMP's thread count is per calling thread: set it in the worker and request threads that
+            # search, not only where the index was built, or idle OpenMP threads spin on the other core.
+            faiss.omp_set_num_threads(1)
             scores, ids = self._index.search(np.ascontiguousarray(vectors, np.float32), depth)
             results = []
             for row_scores, row_ids in zip(scores, ids, strict=True):
