@@ -19,7 +19,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine evaluate clean rasa bench-rasa
+.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine bench-api bench-channels evaluate clean rasa bench-rasa
 
 run: $(STAMP)
 	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
@@ -62,13 +62,20 @@ chromium:
 evaluate: $(STAMP)
 	$(BIN)/webcare evaluate training/data/demo_heldout.jsonl --kb knowledge_base/demo/kestrel_mobile.yaml
 
-bench: bench-engine bench-banking77
+bench: bench-engine bench-api bench-banking77
 
 bench-engine: $(STAMP)
 	$(BIN)/python -m bench.engine
 
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api
+
 bench-banking77: $(STAMP)
 	$(BIN)/python -m bench.banking77
+
+# Webhook-to-reply through real HTTP; add WORKERS=1 for a standalone worker beside the server.
+bench-channels: $(STAMP)
+	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0)
 
 $(RASA_STAMP):
 	@test -n "$(RASA_PYTHON)" || (echo "Rasa 3.6 needs Python 3.10: install it, or set RASA_PYTHON=/path/to/python3.10" && false)
