@@ -148,11 +148,6 @@ def _settle(sessions: sessionmaker[Session], job: ClaimedJob, worker: str, **val
         return settle(session, job, worker=worker, **values)
 
 
-def finish(sessions: sessionmaker[Session], job: ClaimedJob, *, worker: str) -> bool:
-    """Mark the job done; False if the lease was lost to another worker meanwhile."""
-    return _settle(sessions, job, worker, **done())
-
-
 def retry_later(
     sessions: sessionmaker[Session], job: ClaimedJob, *, worker: str, delay: float, error: str
 ) -> bool:
