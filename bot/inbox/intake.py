@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, insert, or_, select
+from sqlalchemy import case, insert, or_
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Inbound, Skipped
@@ -26,28 +26,6 @@ class IntakeResult:
     stored: tuple[int, ...]
     duplicates: int
     skipped: int
-
-
-def conversation_for(
-    session: Session, *, channel: str, account_id: str, customer_id: str, customer_name: str | None = None
-) -> ConversationRow:
-    """The conversation of this customer with this account, created on first contact (race-safe)."""
-    key = {"channel": channel, "account_id": account_id, "customer_id": customer_id}
-    now = utcnow()
-    insert_ignoring_conflict(
-        session,
-        ConversationRow,
-        {
-            **key,
-            "customer_name": customer_name,
-            "state": "bot",
-            "failed_attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        },
-        conflict=list(key),
-    )
-    return session.scalars(select(ConversationRow).filter_by(**key)).one()
 
 
 def touch_conversation(

@@ -11,15 +11,28 @@ from app.ui_templates import make_templates, relative
 from bot.handoff import notes, service
 from bot.handoff.opening import HandoffRules, open_ticket
 from bot.handoff.service import ConflictError, ReplyRejectedError
-from bot.inbox.intake import conversation_for
+from bot.inbox.intake import touch_conversation
+from bot.inbox.models import ConversationRow
 from bot.inbox.states import move
 from bot.storage import utcnow
 
 LONG_AGO = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
 
 
+def _conversation(session: Session, channel: str, customer: str) -> int:
+    return touch_conversation(
+        session,
+        channel=channel,
+        account_id="p1",
+        customer_id=customer,
+        customer_name=None,
+        customer_wrote_at=utcnow(),
+    )
+
+
 def _ticket(session: Session, customer: str, channel: str, reasons: list[str], now: datetime) -> int:
-    conversation = conversation_for(session, channel=channel, account_id="p1", customer_id=customer)
+    conversation = session.get(ConversationRow, _conversation(session, channel, customer))
+    assert conversation is not None
     move(session, conversation, "waiting", actor="bot", reasons=reasons)
     return open_ticket(
         session, conversation_id=conversation.id, reasons=reasons, rules=HandoffRules(), now=now
@@ -65,7 +78,7 @@ def test_reassign_passes_a_ticket_on_and_only_its_holder_may(sessions: sessionma
 
 def test_notes_are_kept_in_order_and_empty_ones_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
-        conversation = conversation_for(session, channel="messenger", account_id="p1", customer_id="c1").id
+        conversation = _conversation(session, "messenger", "c1")
         notes.add_note(session, conversation_id=conversation, author="ann", text="  called back  ")
         notes.add_note(session, conversation_id=conversation, author="bob", text="refund approved")
         with pytest.raises(ReplyRejectedError, match="empty"):

@@ -11,13 +11,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.handoff.models import TicketRow
 from bot.handoff.office_hours import OfficeHours
 from bot.handoff.opening import HandoffRules, open_ticket
-from bot.inbox.intake import conversation_for
+from bot.inbox.intake import touch_conversation
 
 NOW = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in London
 
 
 def _conversation(session: Session) -> int:
-    return conversation_for(session, channel="messenger", account_id="p1", customer_id="c1").id
+    return touch_conversation(
+        session,
+        channel="messenger",
+        account_id="p1",
+        customer_id="c1",
+        customer_name=None,
+        customer_wrote_at=NOW,
+    )
 
 
 def test_a_repeat_handoff_joins_the_open_ticket_and_can_raise_its_priority(
