@@ -22,17 +22,13 @@ import httpx
 
 from app.engine_service import make_encoder
 from app.settings import Settings
+from app.simulation import percentile
 from bench.engine import DEMO_KB, HELDOUT, unique_messages
 from knowledge_base.answering import build_engine
 from knowledge_base.formats import read_kb_file
 from tests.app.accounts import signed_in
 from tests.app.channel_stack import channel_stack
 from training.heldout import read_labelled
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
 def timed(texts: list[str], call: Callable[[str], object]) -> list[float]:

@@ -9,7 +9,6 @@ the fake platform server; every message must be answered (a lost message is repo
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from app.simulation import Sent, collect_replies, load, summary
 from bench.engine import DEMO_KB, unique_messages
 from knowledge_base.formats import read_kb_file
 from tests.app.channel_stack import SECRETS, channel_stack, fresh_database
-from tests.app.live_server import WEBCARE, stop_process
+from tests.app.live_server import worker_process
 
 TEXTS = [
     "how do i top up my pay as you go phone?",
@@ -74,11 +73,7 @@ def worker_processes(env: dict[str, str], count: int) -> Iterator[None]:
     """`count` standalone workers beside the server, until the block ends."""
     with ExitStack() as stack:
         for _ in range(count):
-            log = stack.enter_context(tempfile.TemporaryFile("w+"))
-            process = subprocess.Popen(
-                [WEBCARE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
-            )
-            stack.callback(stop_process, process)
+            stack.enter_context(worker_process(env))
         yield
 
 

@@ -96,6 +96,22 @@ def stop_process(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
+def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A standalone `webcare worker` until the block ends; its log's tail goes to stderr afterwards."""
+    # Logs go to a file: a pipe nobody drains would block the worker when full.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [WEBCARE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            yield process
+        finally:
+            stop_process(process)
+            log.seek(0)
+            sys.stderr.write(log.read()[-5000:])
+
+
+@contextmanager
 def live_server(env: dict[str, str], timeout: float = 240.0) -> Iterator[str]:
     """`webcare serve` in its own process; yields its base URL; stops it afterwards."""
     port = free_port()

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,7 +17,7 @@ from app.simulation import account_for, delivered, new_message_id
 from app.webhook_payloads import inbound_body, signed_headers
 from bot.inbox.models import JobRow, MessageRow, OutboxRow
 from tests.app.channel_stack import SECRETS, channel_stack, count_rows
-from tests.app.live_server import WEBCARE, stop_process
+from tests.app.live_server import worker_process
 from tests.conftest import fresh_postgres_database
 
 # Questions the demo KB answers outright, so every message of a conversation gets a reply.
@@ -33,21 +28,6 @@ QUESTIONS = [
     "is 5G available on my plan",
     "hi there",
 ]
-
-
-@contextmanager
-def worker_process(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    # Logs go to the test's output via a file: a pipe nobody drains would block the worker when full.
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(
-            [WEBCARE, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
-        )
-        try:
-            yield process
-        finally:
-            stop_process(process)
-            log.seek(0)
-            sys.stderr.write(log.read()[-5000:])
 
 
 def post(server: str, channel: str, text: str, customer: str) -> str:
