@@ -22,8 +22,12 @@ def worker(
     from app.channels import http_client
     from app.engine_service import EngineService
     from app.workers import build_worker
+    from bot.inbox.priority import lower_this_process
 
     settings = load_settings()
+    # Everything this process does is background work: all of it, the encoder's threads included,
+    # gives way to the servers' intake on a shared machine.
+    lower_this_process(settings.worker_niceness)
     sessions = open_database(settings)
     engines = EngineService(settings, sessions)
     engines.start()
@@ -33,7 +37,8 @@ def worker(
     with http_client(settings) as client:
         workers = [
             threading.Thread(
-                target=build_worker(settings, sessions, engines, client, label=f"t{i}").run, args=(stop,)
+                target=build_worker(settings, sessions, engines, client, label=f"t{i}", niceness=0).run,
+                args=(stop,),
             )
             for i in range(threads)
         ]

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     worker_send_concurrency: int = Field(
         default=16, ge=1, le=256, description="sends in flight at once per worker (platform APIs are slow)"
     )
+    worker_niceness: int = Field(
+        default=10, ge=0, le=19, description="how much lower the workers' CPU priority is than intake's"
+    )
 
     # Handoff: SLA minutes per priority 1 (urgent) .. 4 (routine), team routes, office hours.
     sla_minutes: str = Field(default="15,60,240,1440", description="minutes to reply, priority 1..4")

@@ -23,7 +23,9 @@ def build_worker(
     client: httpx.Client,
     *,
     label: str = "worker",
+    niceness: int | None = None,
 ) -> Worker:
+    """A worker from the settings; `niceness` overrides theirs (0 where the whole process is lowered)."""
     return Worker(
         sessions,
         engine=lambda: engines.engine,
@@ -36,6 +38,7 @@ def build_worker(
             max_attempts=settings.max_attempts,
             poll_seconds=settings.worker_poll_seconds,
             send_concurrency=settings.worker_send_concurrency,
+            niceness=settings.worker_niceness if niceness is None else niceness,
         ),
         refresh=engines.refresh,
         rules=handoff_rules(settings),

@@ -14,10 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage import Base, utcnow
+
+_OPEN_JOB = text("status IN ('queued', 'running')")  # bot.inbox.jobs.OPEN
 
 
 class ConversationRow(Base):
@@ -67,6 +70,8 @@ class OutboxRow(Base):
     """One piece of text to send; its status makes a retried job send it at most once when confirmed."""
 
     __tablename__ = "outbox"
+    # Marking a message sent looks for its unsent pieces: without this, a scan of the whole outbox.
+    __table_args__ = (Index("ix_outbox_message", "message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
@@ -89,6 +94,14 @@ class JobRow(Base):
     __table_args__ = (
         Index("ix_jobs_ready", "status", "run_after"),
         Index("ix_jobs_conversation", "conversation_id", "status", "id"),
+        # Claims take the oldest open jobs: an index of open jobs only stays small however much
+        # finished work piles up (the primary key would walk every finished job first).
+        Index(
+            "ix_jobs_open",
+            "id",
+            postgresql_where=_OPEN_JOB,
+            sqlite_where=_OPEN_JOB,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -20,6 +20,7 @@ from bot.inbox import jobs
 from bot.inbox.delivery import DeliveryResult, deliver
 from bot.inbox.handling import context_for, hand_over, handle_message
 from bot.inbox.models import ConversationRow, MessageRow
+from bot.inbox.priority import lower_this_thread
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
@@ -42,6 +43,11 @@ class WorkerConfig:
     # worker at a few replies a second; the claimed jobs belong to different conversations, so their
     # sends can overlap without breaking any conversation's order.
     send_concurrency: int = 16
+    # How much lower than intake the worker's threads run. Understanding a message costs several
+    # times the CPU of acknowledging it; at full load, equal priority let the worker's bursts hold
+    # acknowledgements up (bench.channels, one standalone worker, SQLite, 50 msg/s: ack p99 50-74 ms
+    # at equal priority against 36-48 ms with the worker at +10).
+    niceness: int = 10
 
 
 class Worker:
@@ -110,7 +116,12 @@ class Worker:
 
     def _send_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.config.send_concurrency, thread_name_prefix="webcare-send")
+            self._pool = ThreadPoolExecutor(
+                self.config.send_concurrency,
+                thread_name_prefix="webcare-send",
+                initializer=lower_this_thread,
+                initargs=(self.config.niceness,),
+            )
         return self._pool
 
     def close(self) -> None:
@@ -122,6 +133,7 @@ class Worker:
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Work until `stop` is set; sleep between polls unless `wake` is set by new intake."""
         log.info("worker %s started", self.config.name)
+        lower_this_thread(self.config.niceness)
         while not stop.is_set():
             try:
                 busy = self.run_once()

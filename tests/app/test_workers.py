@@ -65,6 +65,9 @@ def test_killed_worker_job_is_answered_exactly_once(tmp_path: Path, cache_dir: P
             wait_until(
                 lambda: count_rows(url, OutboxRow, status="sending") == 1, 120, "the worker to start sending"
             )
+            # A standalone worker runs below intake's priority (WEBCARE_WORKER_NICENESS, default 10).
+            ours = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, first.pid) == min(19, ours + 10)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
         assert delivered(platform.requests(), customer) == []  # the hung send was never accepted

@@ -1,0 +1,73 @@
+"""With a long history of finished work on PostgreSQL, claims and send records still use indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.db import make_engine, upgrade
+from bot.inbox import delivery, jobs
+from bot.storage import utcnow
+from tests.conftest import fresh_postgres_database
+
+HISTORY = 20_000  # finished jobs and sent pieces: enough that a scan of them costs more than an index
+
+
+@pytest.fixture(scope="module")
+def busy_database() -> Iterator[Engine]:
+    with fresh_postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.begin() as connection:
+            for statement in (
+                f"""INSERT INTO conversations (channel, account_id, customer_id, state, failed_attempts,
+                        created_at, updated_at)
+                    SELECT 'messenger', 'page', 'c' || g, 'bot', 0, now(), now()
+                    FROM generate_series(1, {HISTORY // 10}) g""",
+                f"""INSERT INTO messages (conversation_id, channel, direction, external_id, kind, author,
+                        text, status, created_at)
+                    SELECT 1 + g % {HISTORY // 10}, 'messenger', 'out', 'm' || g, 'text', 'bot', 'hello',
+                        'sent', now()
+                    FROM generate_series(1, {HISTORY}) g""",
+                f"""INSERT INTO outbox (message_id, conversation_id, idempotency_key, channel, request,
+                        status, attempts, last_error, created_at)
+                    SELECT g, 1 + g % {HISTORY // 10}, 'k' || g, 'messenger', '{{}}', 'sent', 1, '', now()
+                    FROM generate_series(1, {HISTORY}) g""",
+                f"""INSERT INTO jobs (kind, conversation_id, message_id, status, attempts, run_after, worker,
+                        last_error, created_at, updated_at)
+                    SELECT 'handle', 1 + g % {HISTORY // 10}, g, CASE WHEN g > {HISTORY - 500} THEN 'queued'
+                        ELSE 'done' END, 1, now(), '', '', now(), now()
+                    FROM generate_series(1, {HISTORY}) g""",
+                "ANALYZE",
+            ):
+                connection.execute(text(statement))
+        yield engine
+        engine.dispose()
+
+
+def _plan(engine: Engine, statement: ClauseElement, **values: Any) -> str:
+    # The statement exactly as the worker sends it, its IN lists expanded and values bound.
+    compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
+    expanded = compiled.construct_expanded_state(values)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("EXPLAIN " + expanded.statement, expanded.parameters)
+        plan = "\n".join(row[0] for row in rows)
+        connection.rollback()  # EXPLAIN of an UPDATE does not run it, but leave nothing open
+    return plan
+
+
+def test_claim_reads_only_open_jobs(busy_database: Engine) -> None:
+    plan = _plan(busy_database, jobs._CANDIDATES, now=utcnow(), limit=32)
+    assert "ix_jobs_open" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_marking_a_message_sent_looks_up_its_pieces_by_index(busy_database: Engine) -> None:
+    plan = _plan(busy_database, delivery._MESSAGE_SENT, message_id=HISTORY // 2, now=utcnow())
+    assert "ix_outbox_message" in plan, plan
+    assert "Seq Scan" not in plan, plan
