@@ -21,7 +21,7 @@ def worker(
     """Run workers that answer stored messages and send replies (PostgreSQL: run as many as you like)."""
     from app.channels import http_client
     from app.engine_service import EngineService
-    from app.workers import build_worker
+    from app.workers import build_worker, job_listener
     from bot.inbox.priority import lower_this_process
 
     settings = load_settings()
@@ -34,19 +34,25 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    wakes = [threading.Event() for _ in range(threads)]
+    listener = job_listener(settings.database_url, wakes)
     with http_client(settings) as client:
         workers = [
             threading.Thread(
                 target=build_worker(settings, sessions, engines, client, label=f"t{i}", niceness=0).run,
-                args=(stop,),
+                args=(stop, wakes[i] if listener is not None else None),
             )
             for i in range(threads)
         ]
+        if listener is not None:
+            listener.start()
         for thread in workers:
             thread.start()
         typer.echo(f"{threads} worker thread(s) running; Ctrl-C to stop", err=True)
         for thread in workers:
             thread.join()
+        if listener is not None:
+            listener.stop()
 
 
 @outbox_app.command("list")

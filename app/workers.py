@@ -7,12 +7,14 @@ import socket
 import threading
 
 import httpx
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels import adapters, api_urls
 from app.engine_service import EngineService
 from app.handoff_rules import handoff_rules
 from app.settings import Settings
+from bot.inbox.wakeup import JobListener
 from bot.inbox.worker import Worker, WorkerConfig
 
 
@@ -61,3 +63,13 @@ class BackgroundWorker:
         self._stop.set()
         self.wake.set()
         self._thread.join(timeout)
+
+
+def job_listener(database_url: str, wakes: list[threading.Event]) -> JobListener | None:
+    """On PostgreSQL, a listener that wakes these workers when any process queues jobs; None elsewhere
+    (SQLite has one server process, whose intake wakes its embedded worker directly)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return JobListener(conninfo, wakes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,12 +44,16 @@ class AnswerEngine:
     config: PolicyConfig
     replies: Replies
     intents: IntentRanker | None = None  # external NLU; None means the builtin classifier ranks
+    # Spells out abbreviations and fixes one-letter typos before the models see a message.
+    normalise: Callable[[str], str] | None = None
 
     def understand(self, texts: Sequence[str]) -> list[Understanding]:
         """Understand a batch of messages with one encoder call."""
         signals = [read_signals(text) for text in texts]
         # The models see the text without @mentions and links; patterns see everything.
         model_texts = [s.clean or text for s, text in zip(signals, texts, strict=True)]
+        if self.normalise is not None:
+            model_texts = [self.normalise(text) for text in model_texts]
         # An external NLU is asked first: when it is down, nothing else needs computing.
         rankings = self.intents.rank_texts(model_texts, RANKING) if self.intents is not None else None
         vectors = self.encoder.encode(model_texts)

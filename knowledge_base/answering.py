@@ -12,6 +12,7 @@ from bot.artifacts import ArtifactError, data_hash
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.nlu_data import Example, load_packaged
+from bot.normalise import TextNormaliser
 from bot.pipeline import AnswerEngine, IntentRanker
 from bot.policy import FAQ_PREFIX, PolicyConfig, policy_for
 from bot.replies import Replies
@@ -128,4 +129,14 @@ def build_engine(
         config=config or policy_for(encoder.name),
         replies=replies or Replies(),
         intents=intents,
+        normalise=normaliser_for(entries, conversational),
     )
+
+
+def normaliser_for(entries: Sequence[FaqEntry], conversational: Sequence[Example]) -> TextNormaliser:
+    """Corrects typos towards the words of every phrasing the models learn from, so a phrasing an
+    editor adds is never itself "corrected" away from the text that was indexed."""
+    texts = [e.text for e in conversational] + [e.text for e in SensitiveDetector.training_examples()]
+    for entry in entries:
+        texts += [entry.question, *entry.examples]
+    return TextNormaliser(texts)

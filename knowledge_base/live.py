@@ -15,7 +15,7 @@ from bot.nlu_data import Example
 from bot.pipeline import AnswerEngine
 from bot.policy import FAQ_PREFIX
 from bot.types import FaqEntry
-from knowledge_base.answering import intent_training_set
+from knowledge_base.answering import intent_training_set, normaliser_for
 from knowledge_base.incremental_fit import refit_rows
 from knowledge_base.index import FaqIndex, entry_fingerprint
 
@@ -56,9 +56,13 @@ def update_engine(
         return build(entries, index)
     before = {entry.id: entry_fingerprint(entry) for entry in old_index.entries()}
     changed = {FAQ_PREFIX + e.id for e in index.entries() if before.get(e.id) != entry_fingerprint(e)}
-    vectors, labels, _ = intent_training_set(index, *conversational())
+    examples, example_vectors = conversational()
+    vectors, labels, _ = intent_training_set(index, examples, example_vectors)
     return replace(
-        previous, retriever=index, classifier=refit_rows(previous.classifier, vectors, labels, changed)
+        previous,
+        retriever=index,
+        classifier=refit_rows(previous.classifier, vectors, labels, changed),
+        normalise=normaliser_for(index.entries(), examples),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import Inbound, Skipped
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
 from bot.inbox.upsert import insert_ignoring_conflict, upsert_returning_id
+from bot.inbox.wakeup import announce_jobs
 from bot.storage import utcnow
 
 # Raw bodies are kept for inspection; a cap keeps one huge delivery from bloating the table.
@@ -117,6 +118,8 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
             )
         )
         stored.append(message_id)
+    if stored:
+        announce_jobs(session)  # workers in other processes start now, not at their next poll
     return IntakeResult(tuple(stored), duplicates, skipped)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, upda
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.inbox.models import JobRow
+from bot.inbox.wakeup import announce_jobs
 from bot.storage import utcnow
 
 OPEN = ("queued", "running")
@@ -111,6 +112,7 @@ def enqueue(
             run_after=utcnow(),
         )
     )
+    announce_jobs(session)
 
 
 _SETTLE = (

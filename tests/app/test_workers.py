@@ -139,3 +139,21 @@ def test_two_workers_on_postgresql_answer_500_messages_once_each_in_order(cache_
             times = [at for _, at in sorted(replies, key=lambda pair: pair[0])]
             assert times == sorted(times)  # type: ignore[type-var]
         assert len(by_conversation) == conversations
+
+
+def test_standalone_worker_on_postgresql_is_woken_by_intake_not_its_poll(cache_dir: Path) -> None:
+    # Polls 60 s apart: only intake's NOTIFY can get a reply out within seconds.
+    extra = {"WEBCARE_EMBEDDED_WORKER": "false", "WEBCARE_WORKER_POLL_SECONDS": "60"}
+    with (
+        fresh_postgres_database() as url,
+        channel_stack(url, cache_dir.parent / "api-data", **extra) as (server, platform, env),
+        worker_process(env),
+    ):
+        first, second = str(uuid.uuid4().int % 10**16), str(uuid.uuid4().int % 10**16)
+        post(server, "messenger", QUESTIONS[1], first)
+        # The worker may still be starting: its first reply says it is up and listening.
+        wait_until(lambda: delivered(platform.requests(), first), 120, "the first reply")
+        posted = time.monotonic()
+        post(server, "messenger", QUESTIONS[2], second)
+        wait_until(lambda: delivered(platform.requests(), second), 20, "a reply well before the next poll")
+        assert time.monotonic() - posted < 20

@@ -112,3 +112,19 @@ def test_batch_and_single_decisions_agree(demo_engine: AnswerEngine) -> None:
     texts = ["how do i top up", "hi", "I want to sue you"]
     batch = demo_engine.decide_many(texts)
     assert [d.action for d in batch] == [demo_engine.decide(t).action for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("i kepe getting incorrect passwrd on the app, how do i set a new one", "reset-password"),
+        ("need to change the home adrdess u have for me on file", "update-personal-details"),
+        ("how do i updte my eamil adress on my acc", "update-personal-details"),
+    ],
+)
+def test_typos_and_abbreviations_still_get_the_answer(
+    demo_engine: AnswerEngine, text: str, faq_id: str
+) -> None:
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.ANSWER, decision
+    assert decision.faq_id == faq_id
