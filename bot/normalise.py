@@ -17,7 +17,6 @@ ABBREVIATIONS = {
     "urs": "yours",
     "pls": "please",
     "plz": "please",
-    "pleaseee": "please",
     "thx": "thanks",
     "thanx": "thanks",
     "ta": "thanks",
@@ -86,7 +85,6 @@ ABBREVIATIONS = {
     "fone": "phone",
     "ph": "phone",
     "num": "number",
-    "no.": "number",
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*|\d[A-Za-z0-9]*")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,13 @@ def build_engine(
 def normaliser_for(entries: Sequence[FaqEntry], conversational: Sequence[Example]) -> TextNormaliser:
     """Corrects typos towards the words of every phrasing the models learn from, so a phrasing an
     editor adds is never itself "corrected" away from the text that was indexed."""
-    texts = [e.text for e in conversational] + [e.text for e in SensitiveDetector.training_examples()]
+    texts = [e.text for e in conversational] + list(_sensitive_texts())
     for entry in entries:
         texts += [entry.question, *entry.examples]
     return TextNormaliser(texts)
+
+
+@lru_cache(maxsize=1)
+def _sensitive_texts() -> tuple[str, ...]:
+    # Packaged data: read once per process, not at every publish.
+    return tuple(e.text for e in SensitiveDetector.training_examples())
