@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -143,14 +143,14 @@ class TextNormaliser:
         return best[1] if best else None
 
 
-def _one_edit(word: str) -> tuple[list[str], ...]:
-    """Words one slip away, by kind: swapped letters, a dropped letter, an extra letter, a wrong one."""
+def _one_edit(word: str) -> Iterator[list[str]]:
+    """Words one slip away, by kind: swapped letters, a dropped letter, an extra letter, a wrong one.
+    Lazily, kind by kind: a short word, which only swaps may correct, never builds the other lists."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1 and b[0] != b[1]]
-    inserts = [a + c + b for a, b in splits for c in _LETTERS]  # the customer dropped a letter
-    deletes = [a + b[1:] for a, b in splits if b]  # the customer typed one too many
-    replaces = [a + c + b[1:] for a, b in splits if b for c in _LETTERS if c != b[0]]
-    return swaps, inserts, deletes, replaces
+    yield [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1 and b[0] != b[1]]
+    yield [a + c + b for a, b in splits for c in _LETTERS]  # the customer dropped a letter
+    yield [a + b[1:] for a, b in splits if b]  # the customer typed one too many
+    yield [a + c + b[1:] for a, b in splits if b for c in _LETTERS if c != b[0]]
 
 
 @lru_cache(maxsize=1)
