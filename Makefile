@@ -18,6 +18,11 @@ export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# The demo brand's competitors: a question about their products goes to a person (WEBCARE_OTHER_COMPANIES).
+DEMO_OTHER_COMPANIES := EE, O2, Vodafone, Three UK, Three Mobile, giffgaff, Tesco Mobile, Tesco, Sky Mobile, \
+	Sky Broadband, Sky, Virgin Media, Virgin Mobile, BT, Plusnet, TalkTalk, Lebara, Lycamobile, Lyca Mobile, \
+	iD Mobile, Smarty, VOXI, Talkmobile, Asda Mobile, Asda
+DEMO_ENV := WEBCARE_OTHER_COMPANIES="$${WEBCARE_OTHER_COMPANIES-$(DEMO_OTHER_COMPANIES)}"
 
 .PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine bench-api bench-channels evaluate clean rasa bench-rasa
 
@@ -25,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
 	$(BIN)/webcare users add demo --role admin --password "$${WEBCARE_DEMO_PASSWORD:-kestrel-demo}" --exist-ok
 	@echo "Workspace: http://127.0.0.1:8000/ui  (user demo, password $${WEBCARE_DEMO_PASSWORD:-kestrel-demo})"
-	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(BIN)/webcare serve
+	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(DEMO_ENV) $(BIN)/webcare serve
 
 test: $(STAMP) lint typecheck hadolint pytest
 
@@ -60,7 +65,7 @@ chromium:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 evaluate: $(STAMP)
-	$(BIN)/webcare evaluate training/data/demo_heldout.jsonl --kb knowledge_base/demo/kestrel_mobile.yaml
+	$(DEMO_ENV) $(BIN)/webcare evaluate training/data/demo_heldout.jsonl --kb knowledge_base/demo/kestrel_mobile.yaml
 
 bench: bench-engine bench-api bench-banking77
 

@@ -134,7 +134,12 @@ def answer(
         entries = read_kb_file(kb)
     except KbFormatError as exc:
         raise _fail("\n  ".join(["cannot use the knowledge base:", *exc.problems])) from exc
-    engine = build_engine(entries, _encoder(settings), cache_dir=settings.cache_dir)
+    engine = build_engine(
+        entries,
+        _encoder(settings),
+        cache_dir=settings.cache_dir,
+        other_companies=settings.other_company_names,
+    )
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():
@@ -246,7 +251,13 @@ def evaluate(
 
     settings = _settings()
     try:
-        result = evaluate_file(test, kb, _encoder(settings), cache_dir=settings.cache_dir)
+        result = evaluate_file(
+            test,
+            kb,
+            _encoder(settings),
+            cache_dir=settings.cache_dir,
+            other_companies=settings.other_company_names,
+        )
     except EvaluationError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(result.render())

@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 def make_encoder(settings: Settings) -> TextEncoder:
     """The encoder the settings ask for (loaded lazily on first use)."""
-    if settings.encoder_backend in ("onnx", "onnx-fp32"):
-        from bot.onnx_encoder import OnnxEncoder
+    if settings.encoder_backend.startswith("onnx"):
+        from bot.onnx_encoder import BACKENDS, OnnxEncoder
 
-        quantisation = "fp32" if settings.encoder_backend == "onnx-fp32" else "int8"
+        quantisation = BACKENDS[settings.encoder_backend]
         return OnnxEncoder(cache_dir=settings.models_dir, quantisation=quantisation)
     return TorchEncoder()
 
@@ -73,6 +73,7 @@ class EngineService:
             replies=Replies(brand=self._settings.brand_name),
             intents=self.nlu,
             extra_conversational=imported_conversational(self._settings.data_dir),
+            other_companies=self._settings.other_company_names,
         )
 
     def start(self) -> AnswerEngine:

@@ -9,8 +9,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.handoff.office_hours import OfficeHours
+from bot.other_companies import parse_names
 
-ENCODER_BACKENDS = ("torch", "onnx-fp32", "onnx")
+ENCODER_BACKENDS = ("torch", "onnx-fp32", "onnx-int8-ffn", "onnx")
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,13 @@ class Settings(BaseSettings):
         ),
     )
     brand_name: str = Field(default="our team", description="Name the bot uses for the brand")
+    other_companies: str = Field(
+        default="",
+        description=(
+            "comma-separated names of competitors and other brands: a question about their products goes "
+            "to a person instead of being answered from our FAQ"
+        ),
+    )
     encoder_backend: str = Field(
         default="onnx-fp32",
         description="onnx-fp32 (the model on ONNX Runtime, torch's vectors), torch, or onnx (int8, fastest)",
@@ -115,6 +123,10 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Where the exported ONNX model is kept: derived from the packaged weights, like the vectors."""
         return self.cache_dir / "models"
+
+    @property
+    def other_company_names(self) -> tuple[str, ...]:
+        return parse_names(self.other_companies)
 
     @property
     def index_dir(self) -> Path:

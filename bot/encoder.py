@@ -76,6 +76,10 @@ class CachedEncoder:
     def _embed(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def _embed_chunks(self, chunks: list[list[str]]) -> list[np.ndarray]:
+        """Raw vectors for each chunk; one after another unless a backend can do better."""
+        return [self._embed(chunk) for chunk in chunks]
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`, in order; cached texts are not encoded again."""
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -90,9 +94,12 @@ class CachedEncoder:
             unique = list(missing)
             # Sorting by length keeps padding small inside each batch.
             order = sorted(range(len(unique)), key=lambda k: len(unique[k]))
-            for start in range(0, len(order), self._batch_size):
-                chunk = [unique[k] for k in order[start : start + self._batch_size]]
-                vectors = _normalise(self._embed(chunk))
+            chunks = [
+                [unique[k] for k in order[start : start + self._batch_size]]
+                for start in range(0, len(order), self._batch_size)
+            ]
+            for chunk, raw in zip(chunks, self._embed_chunks(chunks), strict=True):
+                vectors = _normalise(raw)
                 for text, vector in zip(chunk, vectors, strict=True):
                     self._cache.put(text, vector)
                     for i in missing[text]:

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "model.safetensors"
 # Bump when the export recipe changes, so models made by the old recipe are made again.
 RECIPE = 1
-QUANTISATIONS = ("int8", "fp32")
+QUANTISATIONS = ("int8", "fp32", "int8-ffn")
+# The encoder backends (WEBCARE_ENCODER_BACKEND) that run here, by their quantisation.
+BACKENDS = {"onnx": "int8", "onnx-fp32": "fp32", "onnx-int8-ffn": "int8-ffn"}
 # Texts per session run. The base class sorts by length first, so padding stays small; even so,
 # on 2 AVX-512 cores runs of 8 encoded 800 texts/s against 450/s for runs of 64 (cache-sized work).
 BATCH_SIZE = 8
@@ -37,6 +40,14 @@ _INT8: dict[str, Any] = {
     "weight_type": "QInt8",
     "per_channel": True,
     "keep_fp32": ["layer.0/output/dense/MatMul"],
+}
+# Only the feed-forward up-projections (384 -> 1536, a third of the model's multiply-adds) in int8:
+# 25% more texts/s than fp32 with vectors at mean cosine 0.997 to fp32's (full int8: 0.995).
+_INT8_FFN: dict[str, Any] = {
+    "kind": "dynamic",
+    "weight_type": "QInt8",
+    "per_channel": True,
+    "only": ["intermediate/dense/MatMul"],
 }
 
 log = logging.getLogger(__name__)
@@ -104,33 +115,47 @@ class OnnxEncoder(CachedEncoder):
     def _embed(self, texts: list[str]) -> np.ndarray:
         return self._load().embed(texts)
 
+    def _embed_chunks(self, chunks: list[list[str]]) -> list[np.ndarray]:
+        return self._load().embed_chunks(chunks)
+
 
 @dataclass(frozen=True)
 class _Runtime:
-    """An ONNX Runtime session with its tokenizer; both are safe to share between threads."""
+    """ONNX Runtime sessions with their tokenizer; all are safe to share between threads.
+
+    One message runs on `session`, which spreads the work over every thread. A batch of several
+    chunks runs them side by side on `chunk_session`, one thread each: on 2 cores two one-thread
+    runs at once encoded 8-10% more texts per second than the two-thread session one chunk
+    after another, since a small model's layers leave threads waiting on each other.
+    """
 
     session: Any
+    chunk_session: Any
     tokenizer: Any
+    threads: int
 
     @classmethod
     def open(cls, model_path: Path, source: Path, threads: int) -> _Runtime:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: on a busy machine spinning doubled p50 latency.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text in the batch
-        return cls(session, tokenizer)
+        session = _session(model_path, threads)
+        chunk_session = _session(model_path, 1) if threads > 1 else session
+        return cls(session, chunk_session, tokenizer, threads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        return self._run(self.session, texts)
+
+    def embed_chunks(self, chunks: list[list[str]]) -> list[np.ndarray]:
+        if len(chunks) < 2 or self.threads < 2:
+            return [self.embed(chunk) for chunk in chunks]
+        # Threads made here inherit the caller's CPU priority (a worker's lowered niceness).
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(chunks))) as pool:
+            return list(pool.map(lambda chunk: self._run(self.chunk_session, chunk), chunks))
+
+    def _run(self, session: Any, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:  # the common case: one message; skips the batch machinery
             encoding = self.tokenizer.encode(texts[0])
             ids = np.array([encoding.ids], dtype=np.int64)
@@ -139,8 +164,21 @@ class _Runtime:
             encodings = self.tokenizer.encode_batch(texts)
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        (vectors,) = self.session.run([_OUTPUT], {_INPUTS[0]: ids, _INPUTS[1]: mask})
+        (vectors,) = session.run([_OUTPUT], {_INPUTS[0]: ids, _INPUTS[1]: mask})
         return np.asarray(vectors)
+
+
+def _session(model_path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle threads sleep instead of spinning: on a busy machine spinning doubled p50 latency.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
 # --- the cached model and its manifest --------------------------------------------------------
@@ -172,7 +210,7 @@ def _expected_manifest(source: Path, quantisation: str) -> dict[str, Any]:
 def _quantisation_description(quantisation: str) -> dict[str, Any]:
     if quantisation == "fp32":
         return {"kind": "none"}
-    return dict(_INT8)
+    return dict(_INT8_FFN if quantisation == "int8-ffn" else _INT8)
 
 
 def _is_current(directory: Path, expected: dict[str, Any]) -> bool:
@@ -292,7 +330,13 @@ def _quantise(source: Path, target: Path, recipe: dict[str, Any]) -> list[str]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     nodes = onnx.load(str(source), load_external_data=False).graph.node
-    keep = [n.name for n in nodes if any(n.name.endswith(suffix) for suffix in recipe["keep_fp32"])]
+    if "only" in recipe:
+        chosen = [n.name for n in nodes if any(n.name.endswith(suffix) for suffix in recipe["only"])]
+        keep = [n.name for n in nodes if n.op_type == "MatMul" and n.name not in chosen]
+        which: dict[str, Any] = {"nodes_to_quantize": chosen}
+    else:
+        keep = [n.name for n in nodes if any(n.name.endswith(suffix) for suffix in recipe["keep_fp32"])]
+        which = {"nodes_to_exclude": keep}
     hint = _DropMessage("pre-processing before quantization")  # advice for model authors, not operators
     logging.getLogger().addFilter(hint)
     try:
@@ -301,7 +345,7 @@ def _quantise(source: Path, target: Path, recipe: dict[str, Any]) -> list[str]:
             str(target),
             weight_type=QuantType[recipe["weight_type"]],
             per_channel=recipe["per_channel"],
-            nodes_to_exclude=keep,
+            **which,
             # Fused operators are outside ONNX's shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )

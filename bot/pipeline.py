@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
+from bot.other_companies import OtherCompanies
 from bot.personal_data import find_personal_data
 from bot.policy import PolicyConfig, Understanding, decide
 from bot.replies import Replies
@@ -46,6 +47,8 @@ class AnswerEngine:
     intents: IntentRanker | None = None  # external NLU; None means the builtin classifier ranks
     # Spells out abbreviations and fixes one-letter typos before the models see a message.
     normalise: Callable[[str], str] | None = None
+    # Competitors and other brands whose products customers may ask us about.
+    other_companies: OtherCompanies | None = None
 
     def understand(self, texts: Sequence[str]) -> list[Understanding]:
         """Understand a batch of messages with one encoder call."""
@@ -69,6 +72,7 @@ class AnswerEngine:
                 candidates=tuple(candidates),
                 sensitive=tuple(findings),
                 personal_data=tuple(find_personal_data(text)),
+                other_companies=self.other_companies.asked_about(text) if self.other_companies else (),
             )
             for text, signal, ranking, candidates, findings in zip(
                 texts, signals, rankings, found, sensitive, strict=True

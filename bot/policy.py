@@ -30,6 +30,7 @@ class Understanding:
     candidates: tuple[Candidate, ...]  # retrieval ranking of FAQ entries
     sensitive: tuple[SensitiveFinding, ...]
     personal_data: tuple[Finding, ...]
+    other_companies: tuple[str, ...] = ()  # other companies the message asks about
 
     def intent_probability(self, name: str) -> float:
         return next((s.confidence for s in self.intents if s.name == name), 0.0)
@@ -163,6 +164,11 @@ def decide(
 
     if top.name == "spam" and top.confidence >= config.intent_threshold:
         return Decision(Action.IGNORE, round(top.confidence, 4), ("spam",), intent=top.name)
+
+    # Our entries describe our products: stated in reply to a question about another company's,
+    # they would pass its policy off as ours. A person answers those.
+    if u.other_companies:
+        return handoff([f"other_company:{name}" for name in u.other_companies], 1.0)
 
     confidences = candidate_confidences(u, config)
     chosen = max(range(len(confidences)), key=confidences.__getitem__) if confidences else None

@@ -14,6 +14,7 @@ from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.nlu_data import Example, load_packaged
 from bot.normalise import TextNormaliser
+from bot.other_companies import OtherCompanies
 from bot.pipeline import AnswerEngine, IntentRanker
 from bot.policy import FAQ_PREFIX, PolicyConfig, policy_for
 from bot.replies import Replies
@@ -116,10 +117,12 @@ def build_engine(
     index: FaqIndex | None = None,
     intents: IntentRanker | None = None,
     extra_conversational: Sequence[Example] = (),
+    other_companies: Sequence[str] = (),
 ) -> AnswerEngine:
     """The engine for `entries` (an index may be passed in when it is already built); `intents` is an
     external NLU (Rasa) that ranks intents instead of our classifier, and `extra_conversational` are
-    phrasings of our conversational intents imported from elsewhere (`webcare rasa import`)."""
+    phrasings of our conversational intents imported from elsewhere (`webcare rasa import`);
+    `other_companies` are names of other brands whose products are not ours to answer for."""
     index = index or FaqIndex.build(entries, encoder, cache_dir=cache_dir)
     conversational, conversational_vectors = conversational_examples(encoder, cache_dir, extra_conversational)
     return AnswerEngine(
@@ -131,6 +134,7 @@ def build_engine(
         replies=replies or Replies(),
         intents=intents,
         normalise=normaliser_for(entries, conversational),
+        other_companies=OtherCompanies(other_companies) if other_companies else None,
     )
 
 

@@ -138,7 +138,12 @@ def evaluate(engine: AnswerEngine, messages: Sequence[LabelledMessage]) -> Evalu
 
 
 def evaluate_file(
-    test: Path, kb: Path, encoder: TextEncoder, *, cache_dir: Path | None = None
+    test: Path,
+    kb: Path,
+    encoder: TextEncoder,
+    *,
+    cache_dir: Path | None = None,
+    other_companies: Sequence[str] = (),
 ) -> EvaluationResult:
     """Build the engine from `kb` and evaluate it on the labelled file `test`."""
     try:
@@ -150,5 +155,5 @@ def evaluate_file(
     unknown = sorted({m.expect_faq_id for m in messages if m.expect_faq_id} - known)
     if unknown:
         raise EvaluationError(f"{test}: expects entries not in {kb}: {', '.join(unknown)}")
-    engine = build_engine(entries, encoder, cache_dir=cache_dir)
+    engine = build_engine(entries, encoder, cache_dir=cache_dir, other_companies=other_companies)
     return evaluate(engine, messages)

@@ -33,11 +33,13 @@ def test_answer_contract(env: dict[str, str]) -> None:
         {"id": "c1", "text": "how do i top up my pay as you go phone?", "channel": "twitter"},
         {"id": "c2", "text": "I want to speak to a manager right now"},
         {"id": "c3", "text": "👍"},
+        {"id": "c4", "text": "does giffgaff do esims"},
     ]
+    env = {**env, "WEBCARE_OTHER_COMPANIES": "EE, giffgaff"}
     result = run_cli(["answer", "--kb", str(DEMO_KB)], env, "\n".join(json.dumps(x) for x in lines) + "\n")
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [o["id"] for o in out] == ["c1", "c2", "c3"]
+    assert [o["id"] for o in out] == ["c1", "c2", "c3", "c4"]
     assert all(list(o) == ["id", "action", "faq_id", "confidence", "reply", "reasons"] for o in out)
     assert out[0]["action"] == "answer"
     assert out[0]["faq_id"] == "top-up"
@@ -45,6 +47,7 @@ def test_answer_contract(env: dict[str, str]) -> None:
     assert out[1]["action"] == "handoff"
     assert out[1]["faq_id"] is None
     assert out[2]["action"] == "ignore"
+    assert (out[3]["action"], out[3]["reasons"]) == ("handoff", ["other_company:giffgaff"])
     assert all(0.0 <= o["confidence"] <= 1.0 for o in out)
 
 

@@ -77,6 +77,26 @@ def test_one_text_at_a_time_is_as_close_to_torch(models_dir: Path, encoder: Text
     assert _cosines(one_by_one, encoder.encode(TEXTS)).min() >= MIN_COSINE
 
 
+@pytest.mark.parametrize(
+    ("quantisation", "min_cosine"),
+    # fp32 is the default backend and must give torch's vectors; int8-ffn is int8 on a third of them.
+    [("fp32", 0.9999), ("int8-ffn", MIN_COSINE)],
+)
+def test_other_quantisations_are_close_to_torch(
+    models_dir: Path, encoder: TextEncoder, quantisation: str, min_cosine: float
+) -> None:
+    onnx = OnnxEncoder(cache_dir=models_dir, quantisation=quantisation, cache_size=0)
+    reference = encoder.encode(TEXTS)
+    batched = onnx.encode(TEXTS)  # three runs of 8 texts, side by side on one-thread sessions
+    one_by_one = np.vstack([onnx.encode([text]) for text in TEXTS])
+    assert _cosines(batched, reference).min() >= min_cosine
+    assert _cosines(one_by_one, reference).min() >= min_cosine
+    manifest = json.loads((onnx.model_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    if quantisation == "int8-ffn":  # only the six feed-forward up-projections are int8
+        assert len(manifest["fp32_nodes"]) == 12
+        assert not any("intermediate" in name for name in manifest["fp32_nodes"])
+
+
 def test_nearest_neighbours_agree_with_torch(onnx_encoder: OnnxEncoder, encoder: TextEncoder) -> None:
     questions = [
         "How do I reset my password?",

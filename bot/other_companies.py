@@ -1,0 +1,52 @@
+"""Messages about another company: its products, prices or outages are not ours to answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# A company named as where the customer is going or coming from ("move my number to giffgaff",
+# "switching from EE", "leaving for O2"), as a comparison ("cheaper than O2"), or for its SIM in
+# our phone ("will it take a Vodafone SIM": unlocking) makes the message about us; named any
+# other way ("does giffgaff do eSIMs", "an EE SIM only deal", "is Three down") it is about them.
+_ABOUT_US_BEFORE = re.compile(r"\b(?:to|from|for|than|vs|versus|leaving|left|joining|joined)\s+$", re.I)
+_ABOUT_US_AFTER = re.compile(r"^\s+sims?\b(?!\s*(?:only|deals?|plans?|prices?|offers?|contracts?)\b)", re.I)
+
+
+class OtherCompanies:
+    """Finds the other companies (competitors, other brands) a message asks about.
+
+    Our FAQ answers are about our own products: "does giffgaff do eSIMs" retrieves our eSIM
+    entry with high confidence, yet answering it would state another company's policy as ours.
+    Such messages go to a person, who can reply to them well.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        cleaned = sorted({" ".join(n.split()) for n in names if n.strip()}, key=len, reverse=True)
+        self.names = tuple(cleaned)
+        # Longest names first, so "Tesco Mobile" is found rather than "Tesco"; a name matches as
+        # whole words with any spacing ("Virgin  Media") and an optional possessive ("EE's").
+        alternatives = "|".join(r"\s+".join(map(re.escape, n.split())) for n in cleaned)
+        self._pattern = re.compile(rf"(?<![\w@#])(?:{alternatives})(?:'s)?(?!\w)", re.I) if cleaned else None
+
+    def asked_about(self, text: str) -> tuple[str, ...]:
+        """The configured names the message asks about, as configured, in order of appearance."""
+        if self._pattern is None:
+            return ()
+        found: list[str] = []
+        for match in self._pattern.finditer(text):
+            if _ABOUT_US_BEFORE.search(text[: match.start()]) or _ABOUT_US_AFTER.match(text[match.end() :]):
+                continue
+            name = self._canonical(match.group(0))
+            if name not in found:
+                found.append(name)
+        return tuple(found)
+
+    def _canonical(self, matched: str) -> str:
+        words = " ".join(matched.split()).lower().removesuffix("'s")
+        return next(n for n in self.names if n.lower() == words)
+
+
+def parse_names(value: str) -> tuple[str, ...]:
+    """Comma-separated company names, as the setting gives them."""
+    return tuple(name.strip() for name in value.split(",") if name.strip())

@@ -1,0 +1,69 @@
+"""Questions about other companies: found by name, told apart from switching and unlocking, handed off."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.other_companies import OtherCompanies, parse_names
+from bot.pipeline import AnswerEngine
+from bot.types import Action
+
+NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin Media"])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("does giffgaff do esims", ("giffgaff",)),
+        ("how much is an EE sim only deal at the moment", ("EE",)),
+        ("is EE's network down?", ("EE",)),
+        ("whats virgin  media's phone number", ("Virgin Media",)),
+        ("can i get tesco mobile clubcard prices with you", ("Tesco Mobile",)),  # the longer name wins
+        ("can I use my TESCO card to pay", ("Tesco",)),
+        ("is O2 or EE better for coverage", ("O2", "EE")),
+    ],
+)
+def test_asking_about_another_company(text: str, found: tuple[str, ...]) -> None:
+    assert NAMES.asked_about(text) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do i get the code to move my number to giffgaff",  # leaving us: our PAC answer
+        "switching from EE, can I keep my number",  # joining us
+        "leaving for O2 next month, what do I need",
+        "are you cheaper than EE",  # a question about us
+        "will my phone from you take an O2 sim?",  # unlocking our phone
+        "need a free sim for my o2x watch",  # inside another word, a name is not a company
+        "messaged @EE and @giffgaff, nobody answers",  # handles are who they tagged, not what they ask
+        "my so2 reading",
+    ],
+)
+def test_mentions_that_are_about_us(text: str) -> None:
+    assert NAMES.asked_about(text) == ()
+
+
+def test_no_names_configured_finds_nothing() -> None:
+    assert OtherCompanies([]).asked_about("does giffgaff do esims") == ()
+    assert OtherCompanies(["", "  "]).names == ()
+
+
+def test_names_from_the_setting() -> None:
+    assert parse_names(" EE, O2 ,, Virgin Media ") == ("EE", "O2", "Virgin Media")
+    assert parse_names("") == ()
+
+
+def test_engine_hands_off_a_question_about_a_competitor(demo_engine: AnswerEngine) -> None:
+    text = "does giffgaff do esims"
+    # Without the names our eSIM entry answers it, as if giffgaff's policy were ours.
+    assert demo_engine.decide(text).faq_id == "esim-setup"
+    engine = replace(demo_engine, other_companies=OtherCompanies(["giffgaff", "EE"]))
+    decision = engine.decide(text)
+    assert decision.action is Action.HANDOFF
+    assert decision.reasons == ("other_company:giffgaff",)
+    assert decision.faq_id is None and decision.reply is None
+    # A question about us that names them is still ours to answer.
+    assert engine.decide("how do i top up my pay as you go phone? moved here from EE").faq_id == "top-up"
