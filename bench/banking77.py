@@ -174,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-train-seconds", type=float, default=600.0, help="cap per fine-tune")
     parser.add_argument("--limit-test", type=int, default=None, help="score a seeded sample of N test texts")
     parser.add_argument("--latency-n", type=int, default=200)
+    parser.add_argument(
+        "--label-names",
+        choices=("off", "on", "both"),
+        default="off",
+        help="also train on each intent's name ('card_arrival' as 'card arrival'), as an FAQ's question is",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, default=None, help="where fine-tuned models go")
     args = parser.parse_args(argv)
@@ -193,13 +199,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown objective(s) {sorted(unknown)}: use contrastive and/or softmax")
     frozen = TorchEncoder(cache_size=0)
     rows: list[Row] = []
-    for shots in args.shots.split(","):
+    names = {"off": [False], "on": [True], "both": [False, True]}[args.label_names]
+    for shots, with_names in [(s, n) for s in args.shots.split(",") for n in names]:
         if shots == "all":
             setting, subset = f"full ({len(train[0])})", list(range(len(train[0])))
         else:
             subset = sample_per_intent(train[1], int(shots), args.seed)
             setting = f"{shots}/intent ({len(subset)})"
         texts, labels = [train[0][i] for i in subset], [train[1][i] for i in subset]
+        if with_names:
+            intents = sorted(set(labels))
+            texts, labels = texts + [name.replace("_", " ") for name in intents], labels + intents
+            setting += " + names"
         if args.baseline:
             print(f"{setting}: frozen encoder", file=sys.stderr, flush=True)
             rows.append(

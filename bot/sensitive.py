@@ -31,7 +31,7 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(caught fire|on fire|smoke (coming|pouring)|(smoking|sparking|melting) (phone|router"
         r"|charger|battery|socket|box)|sparks? (from|coming)|explod\w*|electric shock|electrocut\w*"
         r"|gas leak|ambulance|emergency services|(call|ring|dial)(ed|ing)? (999|911|112)"
-        r"|unconscious|collapsed|not breathing)\b",
+        r"|unconscious|collapsed|not breathing|i'?m not safe|i am not safe|i don'?t feel safe)\b",
         re.I,
     ),
     "fraud_or_hacked": re.compile(
@@ -46,7 +46,11 @@ CUES: dict[str, re.Pattern[str]] = {
     ),
     "self_harm": re.compile(
         r"\b(kill (my ?self|me)|suicid\w*|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"
-        r"|don'?t want to (live|be alive|be here))\b",
+        r"|don'?t want to (live|be alive|be here)"
+        # Someone else at risk is as urgent, and an overdose already taken most of all.
+        r"|kill(ing)? (him|her|them)sel(f|ves)|overdos\w*"
+        r"|(taken|took|swallowed) (a (load|lot|bunch|handful) of |loads of |all (of )?(my|the|his|her) "
+        r"|too many )(pills|tablets|meds|medication|painkillers|paracetamol))\b",
         re.I,
     ),
     "press_enquiry": re.compile(

@@ -5,7 +5,8 @@ as tune) or `"split": "check"` (only reported, so its figures are not the ones t
 on). Thresholds are compared on tune by 5-fold cross-validation: each fold is decided with a
 calibration fitted on the other four, so in-sample optimism does not pick them.
 
-Run: python -m training.calibrate [--mistakes] [--encoder onnx]   (prints the PolicyConfig values for
+Run: python -m training.calibrate [--mistakes] [--encoder onnx] [--kb FILE] [--other-companies NAMES]
+(prints the PolicyConfig values for
 bot/policy.py; for onnx, the calibration goes into ENCODER_CALIBRATIONS)
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from bot.encoder import TorchEncoder
 from bot.onnx_encoder import OnnxEncoder
+from bot.other_companies import parse_names
 from bot.pipeline import AnswerEngine
 from bot.policy import CANDIDATES, PolicyConfig, Understanding, decide, faq_features, policy_for
 from bot.types import Action, ConversationContext, Decision
@@ -167,10 +169,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--encoder", choices=("torch", "onnx"), default="torch", help="whose vectors to calibrate for"
     )
+    parser.add_argument("--kb", type=Path, default=DEMO_KB, help="knowledge base (default: the demo's)")
+    parser.add_argument(
+        "--other-companies", default="", help="comma-separated, as WEBCARE_OTHER_COMPANIES (make evaluate's)"
+    )
     args = parser.parse_args(argv)
 
     encoder = TorchEncoder() if args.encoder == "torch" else OnnxEncoder(cache_dir=ROOT / "data" / "models")
-    engine = build_engine(read_kb_file(DEMO_KB), encoder, cache_dir=ROOT / "data" / "cache")
+    engine = build_engine(
+        read_kb_file(args.kb),
+        encoder,
+        cache_dir=ROOT / "data" / "cache",
+        other_companies=parse_names(args.other_companies),
+    )
     dev = read_labelled(DEV_SET)
     understood = engine.understand([m.text for m in dev])
     tune = [i for i, m in enumerate(dev) if m.split in (None, "tune")]

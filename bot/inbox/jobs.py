@@ -14,6 +14,7 @@ from bot.inbox.wakeup import announce_jobs
 from bot.storage import utcnow
 
 OPEN = ("queued", "running")
+_HOLD = "webcare.hold_jobs"  # key in Session.info: who takes the jobs enqueued in this session
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,28 @@ def claim(
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
 
 
+@dataclass
+class Held:
+    """Jobs enqueued in one transaction that its worker takes itself, already claimed (see `hold`)."""
+
+    worker: str
+    lease_seconds: float
+    jobs: list[ClaimedJob]
+
+
+def hold(session: Session, *, worker: str, lease_seconds: float) -> Held:
+    """Make the jobs enqueued in this session's transaction `worker`'s from the start.
+
+    A worker that has just decided a reply sends it itself as soon as its transaction commits,
+    instead of leaving the send for the next claim: that saves a claim and, on PostgreSQL, a
+    poll's wait. Held jobs are ordinary running jobs with a lease, so if the worker dies before
+    sending, another takes them when the lease runs out.
+    """
+    held = Held(worker, lease_seconds, [])
+    session.info[_HOLD] = held
+    return held
+
+
 def enqueue(
     session: Session,
     *,
@@ -103,16 +126,20 @@ def enqueue(
     outbox_id: int | None = None,
 ) -> None:
     """Add a job in the caller's transaction, so it exists exactly when the work it refers to does."""
-    session.add(
-        JobRow(
-            kind=kind,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            outbox_id=outbox_id,
-            run_after=utcnow(),
-        )
+    now = utcnow()
+    row = JobRow(
+        kind=kind, conversation_id=conversation_id, message_id=message_id, outbox_id=outbox_id, run_after=now
     )
-    announce_jobs(session)
+    held: Held | None = session.info.get(_HOLD)
+    if held is None:
+        session.add(row)
+        announce_jobs(session)
+        return
+    row.status, row.worker, row.attempts = "running", held.worker, 1
+    row.lease_until = now + timedelta(seconds=held.lease_seconds)
+    session.add(row)
+    session.flush()  # the id, which settling the job needs
+    held.jobs.append(ClaimedJob(row.id, kind, conversation_id, message_id, outbox_id, 1))
 
 
 _SETTLE = (

@@ -88,7 +88,7 @@ class Worker:
         claimed_at = time.monotonic()
         # Sends (network-bound) start first and overlap with understanding and handling (CPU and database).
         sends = [job for job in claimed if job.kind != "handle"]
-        in_flight: list[Future[None]] = []
+        in_flight: list[Future[object]] = []
         if sends:
             pool = self._send_pool()
             in_flight = [
@@ -97,22 +97,24 @@ class Worker:
         handles = [job for job in claimed if job.kind == "handle"]
         decided = self._decide_batch(handles) if handles else {}
         for job in handles:
-            self._attempt(job, claimed_at, partial(self._handle, job, decided.get(job.id)))
+            self._attempt(job, claimed_at, partial(self._handle, job, decided.get(job.id), in_flight))
         for future in in_flight:
             future.result()
         return bool(claimed)
 
-    def _attempt(self, job: jobs.ClaimedJob, claimed_at: float, action: Callable[[], None]) -> None:
-        """Run one job's work; a failure stays with that job (retried, then dead-lettered)."""
+    def _attempt(self, job: jobs.ClaimedJob, claimed_at: float, action: Callable[[], object]) -> object:
+        """Run one job's work and return what it returns; a failure stays with that job (retried, then
+        dead-lettered) and returns None."""
         if time.monotonic() - claimed_at > self.config.lease_seconds / 2:
             # Slow work ate half the lease: hand the job back before another worker would take it.
             jobs.retry_later(self._sessions, job, worker=self.config.name, delay=0, error="")
-            return
+            return None
         try:
-            action()
+            return action()
         except Exception as exc:  # one bad job must not stop the others
             log.exception("job %s (%s) failed", job.id, job.kind)
             self._failed(job, f"{exc.__class__.__name__}: {exc}")
+            return None
 
     def _send_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -180,10 +182,11 @@ class Worker:
             log.exception("batch understanding failed")
             return {}
 
-    def _handle(self, job: jobs.ClaimedJob, decided: Decision | None) -> None:
+    def _handle(self, job: jobs.ClaimedJob, decided: Decision | None, sends: list[Future[object]]) -> None:
         assert job.message_id is not None
         engine = self._engine()
         with self._sessions() as session, session.begin():
+            held = jobs.hold(session, worker=self.config.name, lease_seconds=self.config.lease_seconds)
             handle_message(
                 session,
                 message_id=job.message_id,
@@ -194,8 +197,20 @@ class Worker:
             )
             # Done in the same transaction: a crash leaves both the message and its job as they were.
             jobs.settle(session, job, worker=self.config.name, **jobs.done())
+        if held.jobs:  # the replies just queued, sent by this worker now rather than after the next claim
+            sends.append(self._send_pool().submit(self._deliver_in_order, held.jobs, time.monotonic()))
 
-    def _deliver(self, job: jobs.ClaimedJob) -> None:
+    def _deliver_in_order(self, held: list[jobs.ClaimedJob], held_at: float) -> None:
+        """Send one conversation's new pieces one after another. Once a piece is not sent (it will be
+        retried later), the pieces after it go back to the queue, where they wait behind it."""
+        for number, job in enumerate(held):
+            if self._attempt(job, held_at, partial(self._deliver, job)) is not True:
+                for rest in held[number + 1 :]:
+                    jobs.retry_later(self._sessions, rest, worker=self.config.name, delay=0, error="")
+                return
+
+    def _deliver(self, job: jobs.ClaimedJob) -> bool:
+        """Deliver the job's outbox row; True once the job is finished (sent, or dead-lettered)."""
         assert job.outbox_id is not None
 
         def settle(session: Session, result: DeliveryResult) -> None:
@@ -205,7 +220,7 @@ class Worker:
                 delay = jobs.backoff_seconds(job.attempts, result.retry_after)
                 jobs.settle(session, job, worker=self.config.name, **jobs.again_after(delay, result.error))
 
-        deliver(
+        result = deliver(
             self._sessions,
             outbox_id=job.outbox_id,
             adapters=self._adapters,
@@ -214,6 +229,7 @@ class Worker:
             final_attempt=job.attempts >= self.config.max_attempts,
             settle=settle,
         )
+        return result.done
 
     def _failed(self, job: jobs.ClaimedJob, error: str) -> None:
         if job.attempts < self.config.max_attempts:

@@ -1,0 +1,114 @@
+"""A worker sends the replies it has just queued itself, in order; a failed piece sends the rest back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.simulation import account_for, new_message_id
+from app.webhook_payloads import inbound_body
+from bot.channels import make_adapters
+from bot.inbox.intake import store_inbound
+from bot.inbox.models import JobRow, MessageRow, OutboxRow
+from bot.inbox.worker import Worker, WorkerConfig
+from bot.pipeline import AnswerEngine
+from tests.app.channel_stack import SECRETS, new_customer
+from tests.app.fake_platform_server import FakePlatform, running_fake_platform
+
+TWEETS = "/2/tweets"
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[FakePlatform]:
+    with running_fake_platform() as running:
+        yield running
+
+
+@pytest.fixture
+def worker(
+    sessions: sessionmaker[Session], demo_engine: AnswerEngine, platform: FakePlatform
+) -> Iterator[Worker]:
+    platform.clear()
+    with httpx.Client(timeout=10) as client:
+        worker = Worker(
+            sessions,
+            engine=lambda: demo_engine,
+            adapters=make_adapters(SECRETS),
+            client=client,
+            api_urls={"graph": platform.url, "x": platform.url},
+            config=WorkerConfig(name="test-worker", niceness=0),
+        )
+        yield worker
+        worker.close()
+
+
+def _receive(sessions: sessionmaker[Session], channel: str, text: str, *, kind: str = "dm") -> str:
+    customer = new_customer()
+    body = inbound_body(
+        channel,
+        text=text,
+        customer_id=customer,
+        message_id=new_message_id(channel),
+        account_id=account_for(channel),
+        kind=kind,
+    )
+    events = make_adapters(SECRETS)[channel].parse(body)
+    with sessions() as session, session.begin():
+        store_inbound(session, events=events, raw_body=body)
+    return customer
+
+
+def _outbox(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """(status, what kind of outbound message) of every outbox row, oldest first."""
+    with sessions() as session:
+        rows = session.execute(
+            select(OutboxRow.status, MessageRow.kind)
+            .join(MessageRow, MessageRow.id == OutboxRow.message_id)
+            .order_by(OutboxRow.id)
+        ).all()
+    return [(status, kind) for status, kind in rows]
+
+
+def _accepted(request: dict[str, object]) -> bool:
+    return 200 <= int(request["status"] or 0) < 300  # type: ignore[call-overload]
+
+
+def test_a_reply_goes_out_in_the_round_that_decided_it(
+    sessions: sessionmaker[Session], worker: Worker
+) -> None:
+    _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
+    assert worker.run_once()  # one claim: the message is understood, handled and answered
+    assert _outbox(sessions) == [("sent", "dm")]
+    with sessions() as session:
+        deliveries = session.scalars(select(JobRow).where(JobRow.kind == "deliver")).all()
+    assert [(job.status, job.worker, job.attempts) for job in deliveries] == [("done", "test-worker", 1)]
+    assert not worker.run_once()  # nothing was left for a second round
+
+
+def test_a_failed_piece_sends_the_rest_back_behind_it(
+    sessions: sessionmaker[Session], worker: Worker, platform: FakePlatform
+) -> None:
+    # A sensitive @mention: a short public acknowledgement, then the private message, in that order.
+    platform.fail(429, times=1, retry_after=1, match=TWEETS)
+    _receive(sessions, "x", "@KestrelMobile I will be taking you to court over this", kind="mention")
+    assert worker.run_once()
+    assert _outbox(sessions) == [("pending", "mention"), ("pending", "dm")]
+    assert not [r for r in platform.requests() if _accepted(r)]  # the private message waits too
+    with sessions() as session:
+        held = session.scalars(select(JobRow).where(JobRow.kind == "deliver").order_by(JobRow.id)).all()
+        assert [job.status for job in held] == ["queued", "queued"]
+        retry_at = held[0].run_after if held[0].run_after.tzinfo else held[0].run_after.replace(tzinfo=UTC)
+    assert retry_at >= datetime.now(UTC)  # after the platform's Retry-After, not at once
+    deadline = time.monotonic() + 30
+    while _outbox(sessions) != [("sent", "mention"), ("sent", "dm")]:
+        assert time.monotonic() < deadline, _outbox(sessions)
+        worker.run_once()
+        time.sleep(0.2)
+    sent = [r["path"] for r in platform.requests() if _accepted(r) and r["kind"] == "send"]
+    assert sent[0] == TWEETS and len(sent) == 2  # public first, as queued; nothing twice
