@@ -9,11 +9,10 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.inbox.models import JobRow
+from bot.inbox.models import OPEN_JOB_STATUSES, JobRow
 from bot.inbox.wakeup import announce_jobs
 from bot.storage import utcnow
 
-OPEN = ("queued", "running")
 _HOLD = "webcare.hold_jobs"  # key in Session.info: who takes the jobs enqueued in this session
 
 
@@ -37,7 +36,7 @@ def _claimable() -> ColumnElement[bool]:
     blocked = exists().where(
         earlier.conversation_id == JobRow.conversation_id,
         earlier.id < JobRow.id,
-        earlier.status.in_(OPEN),
+        earlier.status.in_(OPEN_JOB_STATUSES),
     )
     ready = or_(
         and_(JobRow.status == "queued", JobRow.run_after <= now),

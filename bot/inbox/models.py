@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage import Base, utcnow
 
-_OPEN_JOB = text("status IN ('queued', 'running')")  # bot.inbox.jobs.OPEN
+OPEN_JOB_STATUSES = ("queued", "running")  # a job in either still has work to do
+_OPEN_JOB = text("status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_JOB_STATUSES)))
 
 
 class ConversationRow(Base):
