@@ -9,9 +9,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.handoff.office_hours import OfficeHours
+from bot.onnx_encoder import BACKENDS as ONNX_BACKENDS
 from bot.other_companies import parse_names
 
-ENCODER_BACKENDS = ("torch", "onnx-fp32", "onnx-int8-ffn", "onnx")
+ENCODER_BACKENDS = ("torch", *ONNX_BACKENDS)
 
 
 class Settings(BaseSettings):

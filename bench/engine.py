@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.encoder import CachedEncoder, TorchEncoder
+from bot.onnx_encoder import BACKENDS as ONNX_BACKENDS
+from bot.onnx_encoder import OnnxEncoder
 from bot.pipeline import AnswerEngine
 from bot.types import FaqEntry
 from knowledge_base.answering import build_engine
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_KB = ROOT / "knowledge_base" / "demo" / "kestrel_mobile.yaml"
 HELDOUT = ROOT / "training" / "data" / "demo_heldout.jsonl"
 DEV = ROOT / "training" / "data" / "demo_dev.jsonl"
-BACKENDS = ("torch", "onnx", "onnx-fp32", "onnx-int8-ffn")  # bot.onnx_encoder.BACKENDS and torch
+BACKENDS = ("torch", *ONNX_BACKENDS)
 _OPENERS = ("", "hi, ", "hello ", "hey there, ", "quick question: ", "morning! ", "sorry to bother you, ")
 _CLOSERS = ("", " thanks", " pls", " cheers", " asap", " thank you!", " ty")
 
@@ -40,9 +42,6 @@ def make_encoder(backend: str, models_dir: Path) -> CachedEncoder:
     """The backend's encoder with its LRU cache switched off, so every message is really encoded."""
     if backend == "torch":
         return TorchEncoder(cache_size=0)
-    from bot.onnx_encoder import BACKENDS as ONNX_BACKENDS
-    from bot.onnx_encoder import OnnxEncoder
-
     quantisation = ONNX_BACKENDS[backend]
     return OnnxEncoder(cache_dir=models_dir, quantisation=quantisation, cache_size=0)
 

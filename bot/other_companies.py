@@ -43,8 +43,10 @@ class OtherCompanies:
         return tuple(found)
 
     def _canonical(self, matched: str) -> str:
-        words = " ".join(matched.split()).lower().removesuffix("'s")
-        return next(n for n in self.names if n.lower() == words)
+        words = " ".join(matched.split()).lower()
+        # "EE's" is EE; "Sainsbury's" is itself a name.
+        by_lower = {n.lower(): n for n in self.names}
+        return by_lower.get(words) or by_lower[words.removesuffix("'s")]
 
 
 def parse_names(value: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from bot.other_companies import OtherCompanies, parse_names
 from bot.pipeline import AnswerEngine
 from bot.types import Action
 
-NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin Media"])
+NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin Media", "Sainsbury's"])
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,7 @@ NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin
         ("can i get tesco mobile clubcard prices with you", ("Tesco Mobile",)),  # the longer name wins
         ("can I use my TESCO card to pay", ("Tesco",)),
         ("is O2 or EE better for coverage", ("O2", "EE")),
+        ("do sainsbury's sell your sims", ("Sainsbury's",)),  # a name that is itself possessive
     ],
 )
 def test_asking_about_another_company(text: str, found: tuple[str, ...]) -> None:
