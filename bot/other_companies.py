@@ -24,6 +24,7 @@ class OtherCompanies:
     def __init__(self, names: Iterable[str]) -> None:
         cleaned = sorted({" ".join(n.split()) for n in names if n.strip()}, key=len, reverse=True)
         self.names = tuple(cleaned)
+        self._by_lower = {name.lower(): name for name in cleaned}
         # Longest names first, so "Tesco Mobile" is found rather than "Tesco"; a name matches as
         # whole words with any spacing ("Virgin  Media") and an optional possessive ("EE's").
         alternatives = "|".join(r"\s+".join(map(re.escape, n.split())) for n in cleaned)
@@ -45,8 +46,7 @@ class OtherCompanies:
     def _canonical(self, matched: str) -> str:
         words = " ".join(matched.split()).lower()
         # "EE's" is EE; "Sainsbury's" is itself a name.
-        by_lower = {n.lower(): n for n in self.names}
-        return by_lower.get(words) or by_lower[words.removesuffix("'s")]
+        return self._by_lower.get(words) or self._by_lower[words.removesuffix("'s")]
 
 
 def parse_names(value: str) -> tuple[str, ...]:

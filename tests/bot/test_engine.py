@@ -37,6 +37,10 @@ def test_x_gets_the_short_variant(demo_engine: AnswerEngine, demo_entries: list[
         ("my charger caught fire last night", "sensitive:safety_emergency"),
         ("please delete all my personal data under GDPR", "sensitive:privacy_request"),
         ("my card number is 4111 1111 1111 1111 why was it charged", "personal_data:card_number"),
+        # Cues added on 2026-11-30: an overdose, someone else at risk, a customer not safe.
+        ("ive taken a load of pills, why is my data not working", "sensitive:self_harm"),
+        ("my son is threatening to kill himself and his phone has no credit", "sensitive:self_harm"),
+        ("im not safe right now and my phone is about to be cut off", "sensitive:safety_emergency"),
     ],
 )
 def test_must_handoff_cases(demo_engine: AnswerEngine, text: str, reason: str) -> None:
