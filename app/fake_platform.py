@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -65,9 +65,9 @@ class FakeState:
             else:
                 self._requests.append(entry)
 
-    def requests(self) -> list[dict[str, Any]]:
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(entry) for entry in self._requests]
+            return [dict(entry) for entry in self._requests[since:]]
 
     def clear(self, failures: bool = False) -> int:
         with self._lock:
@@ -324,8 +324,10 @@ def create_fake_platform() -> FastAPI:
         return response
 
     @app.get("/_fake/requests")
-    def list_requests() -> list[dict[str, Any]]:
-        return state.requests()
+    def list_requests(since: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+        """The requests received, oldest first; `since` skips the first N, so a poller fetches only
+        what is new (a load test's poller fetching everything every time was a load of its own)."""
+        return state.requests(since)
 
     @app.delete("/_fake/requests")
     def clear_requests() -> dict[str, int]:

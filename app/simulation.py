@@ -121,19 +121,20 @@ def collect_replies(
     seen = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        requests = client.get(f"{platform.rstrip('/')}/_fake/requests").json()
+        url = f"{platform.rstrip('/')}/_fake/requests"
+        requests = client.get(url, params={"since": seen}).json()
         # A request's status is set when the platform answers; only look at answered ones.
         answered = 0
         while answered < len(requests) and requests[answered].get("status") is not None:
             answered += 1
-        for request in delivered(requests[seen:answered]):
+        for request in delivered(requests[:answered]):
             target = by_customer.get(recipient(request) or "")
             if target is None:
                 continue
             target.replies.append(str(reply_text(request)))
             if target.replied_after is None:
                 target.replied_after = float(request["at"]) - _wall(target.posted_at)
-        seen = answered
+        seen += answered
         if settle():
             return
         time.sleep(0.1)

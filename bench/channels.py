@@ -9,6 +9,7 @@ the fake platform server; every message must be answered (a lost message is repo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -46,13 +47,44 @@ def distinct_texts(count: int) -> list[str]:
     return unique_messages(base, count)
 
 
+ROLES = ("server", "workers", "database", "load")
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds used so far, by role: `webcare serve` and `webcare worker` started by this process,
+    every PostgreSQL process, and the load (this process and its fake platform). Linux /proc only."""
+    used = dict.fromkeys(ROLES, 0.0)
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        name, fields = stat[stat.find("(") + 1 : stat.rfind(")")], stat[stat.rfind(")") + 2 :].split()
+        parent, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+        if name == "postgres":
+            used["database"] += seconds
+        elif int(entry.name) == me or (parent == me and "app.fake_platform" in command):
+            used["load"] += seconds
+        elif parent == me and "webcare serve" in command:
+            used["server"] += seconds
+        elif parent == me and "webcare worker" in command:
+            used["workers"] += seconds
+    return used
+
+
 def run_phase(
     server: str, platform: str, texts: Iterator[str], *, rate: float, seconds: float
 ) -> dict[str, float]:
-    """Post at `rate` for `seconds` from new customers, taking new `texts`; wait for every reply; latency
-    and throughput."""
+    """Post at `rate` for `seconds` from new customers, taking new `texts`; wait for every reply; latency,
+    throughput, and CPU milliseconds per message by role."""
     httpx.delete(f"{platform}/_fake/requests")
     phase_texts = [next(texts) for _ in range(max(1, int(rate * seconds)))]
+    cpu_before = cpu_seconds_by_role()
     started = time.perf_counter()
     sent: list[Sent] = load(
         server=server, channel="messenger", secrets=SECRETS, texts=phase_texts, rate=rate, seconds=seconds
@@ -65,6 +97,9 @@ def run_phase(
     )
     result["sustained_msg_s"] = result["replied"] / max(last_reply - started, 1e-9)
     result["lost"] = result["accepted"] - result["replied"]
+    cpu_after = cpu_seconds_by_role()
+    for role in ROLES:
+        result[f"cpu_{role}_ms"] = (cpu_after[role] - cpu_before[role]) * 1000 / max(1, len(sent))
     return result
 
 
@@ -94,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     rates = [float(r) for r in args.rates.split(",")]
     header = (
         "| database | offered msg/s | messages | lost | ack p50 ms | ack p99 ms "
-        "| webhook-to-send p50 ms | p99 ms | sustained msg/s |"
+        "| webhook-to-send p50 ms | p99 ms | sustained msg/s | CPU ms/msg: server | workers "
+        "| PostgreSQL | load + fake platform |"
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,12 +150,14 @@ def main(argv: list[str] | None = None) -> None:
                     rows.append(
                         f"| {kind} | {rate:.0f} | {r['messages']:.0f} | {r['lost']:.0f} "
                         f"| {r['ack_p50_ms']:.1f} | {r['ack_p99_ms']:.1f} | {r['reply_p50_ms']:.0f} "
-                        f"| {r['reply_p99_ms']:.0f} | {r['sustained_msg_s']:.0f} |"
+                        f"| {r['reply_p99_ms']:.0f} | {r['sustained_msg_s']:.0f} | "
+                        + " | ".join(f"{r[f'cpu_{role}_ms']:.1f}" for role in ROLES)
+                        + " |"
                     )
                     print(rows[-1], flush=True)
     print()
     print(header)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * (9 + len(ROLES)))
     print("\n".join(rows))
 
 

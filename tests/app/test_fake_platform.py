@@ -316,3 +316,14 @@ def test_batches_keep_every_event(channel: str) -> None:
     ]
     events = ADAPTERS[channel].parse(batch_body(*bodies))
     assert [event.external_id for event in events] == ["m0", "m1", "m2"]
+
+
+def test_a_poller_asks_only_for_requests_after_those_it_has_seen(fake: FakePlatform) -> None:
+    texts = ["first", "second", "third"]
+    for text in texts:
+        assert call(fake, ADAPTERS["whatsapp"].send_request(outgoing("whatsapp", text)), "whatsapp").ok
+    newer = httpx.get(f"{fake.url}/_fake/requests", params={"since": 1}, timeout=10).json()
+    assert [request["json"]["text"]["body"] for request in newer] == texts[1:]
+    assert httpx.get(f"{fake.url}/_fake/requests", params={"since": 3}, timeout=10).json() == []
+    refused = httpx.get(f"{fake.url}/_fake/requests", params={"since": -1}, timeout=10)
+    assert refused.status_code == 422
