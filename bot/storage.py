@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations behave the same on SQLite and PostgreSQL.
@@ -21,6 +22,11 @@ class Base(DeclarativeBase):
     """Declarative base for all Webcare tables."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements (typed as Table, which `__table__` is not)."""
+    return cast(Table, model.__table__)
 
 
 def utcnow() -> datetime:

@@ -1,27 +1,41 @@
-"""Intake's conversation upsert on real SQLite and PostgreSQL: one row per customer, reply window kept."""
+"""Intake on real SQLite and PostgreSQL (each has its own statements): one conversation per customer,
+reply window kept, each new message stored once with one job."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.inbox.intake import touch_conversation
-from bot.inbox.models import ConversationRow
+from bot.channels.base import Inbound
+from bot.inbox.intake import store_inbound
+from bot.inbox.models import ConversationRow, JobRow, MessageRow
 
 MORNING = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def _touch(session: Session, wrote_at: datetime, customer: str = "c1", channel: str = "messenger") -> int:
-    return touch_conversation(
-        session,
+def _message(wrote_at: datetime, customer: str, channel: str, external_id: str | None = None) -> Inbound:
+    return Inbound(
         channel=channel,
+        external_id=external_id or uuid.uuid4().hex,
         account_id="page-1",
         customer_id=customer,
+        text="is there a signal problem in leeds?",
+        kind="dm",
+        sent_at=wrote_at,
         customer_name="Ada",
-        customer_wrote_at=wrote_at,
     )
+
+
+def _touch(session: Session, wrote_at: datetime, customer: str = "c1", channel: str = "messenger") -> int:
+    """Take in one new message; the id of its conversation."""
+    result = store_inbound(session, events=[_message(wrote_at, customer, channel)], raw_body=b"{}")
+    (message_id,) = result.stored
+    message = session.get(MessageRow, message_id)
+    assert message is not None
+    return message.conversation_id
 
 
 def _last_customer_at(sessions: sessionmaker[Session], conversation_id: int) -> datetime:
@@ -54,3 +68,28 @@ def test_reply_window_moves_forward_never_back(sessions: sessionmaker[Session]) 
     with sessions() as session, session.begin():
         assert _touch(session, MORNING + timedelta(hours=1)) == conversation
     assert _last_customer_at(sessions, conversation) == MORNING + timedelta(hours=2)
+
+
+def test_a_new_message_is_stored_with_one_handle_job_and_a_redelivery_adds_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    delivery = [_message(MORNING, "c1", "messenger", external_id="m.1")]
+    with sessions() as session, session.begin():
+        first = store_inbound(session, events=delivery, raw_body=b"{}")
+    with sessions() as session, session.begin():
+        again = store_inbound(session, events=delivery, raw_body=b"{}")
+    assert (len(first.stored), first.duplicates) == (1, 0)
+    assert (again.stored, again.duplicates) == ((), 1)
+    with sessions() as session:
+        message = session.get(MessageRow, first.stored[0])
+        assert message is not None
+        assert (message.direction, message.author, message.status, message.text) == (
+            "in",
+            "customer",
+            "received",
+            "is there a signal problem in leeds?",
+        )
+        jobs = session.scalars(select(JobRow)).all()
+        assert [(job.kind, job.message_id, job.conversation_id, job.status) for job in jobs] == [
+            ("handle", message.id, message.conversation_id, "queued")
+        ]
