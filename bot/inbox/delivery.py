@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy import bindparam, select, update
@@ -61,6 +62,20 @@ _MESSAGE_DEAD = (
 )
 
 
+# A held piece that was never tried after all (an earlier piece failed): back to waiting.
+_NOT_ATTEMPTED = (
+    update(OutboxRow)
+    .where(OutboxRow.id == bindparam("outbox_id"), OutboxRow.status == "sending")
+    .values(status="pending", attempts=OutboxRow.attempts - 1)
+    .execution_options(synchronize_session=False)
+)
+
+
+def not_attempted(session: Session, outbox_id: int) -> None:
+    """Undo the first attempt recorded when a held piece was queued, in the caller's transaction."""
+    session.execute(_NOT_ATTEMPTED, {"outbox_id": outbox_id})
+
+
 def deliver(
     sessions: sessionmaker[Session],
     *,
@@ -70,17 +85,22 @@ def deliver(
     api_urls: Mapping[str, str],
     final_attempt: bool,
     settle: Callable[[Session, DeliveryResult], object] = lambda _session, _result: None,
+    recorded_request: dict[str, Any] | None = None,
 ) -> DeliveryResult:
     """Send the row unless it was sent already; a failure is retried or dead-lettered, never lost.
     `settle` runs in the transaction that records the outcome, so what the caller keeps about it (its
-    job's state) commits together with the send's record."""
-    with sessions() as session, session.begin():
-        # Recorded before the call: an unconfirmed attempt is visible if this process dies mid-send.
-        started = session.execute(_START, {"outbox_id": outbox_id}).first()
-        if started is None:  # sent or dead already (or gone)
-            return _settled(session, DeliveryResult(done=True), settle)
-        first_try = started.attempts == 1
-        outgoing = outgoing_from_record(started.request)
+    job's state) commits together with the send's record. `recorded_request` is the row's request when
+    its first attempt was recorded as it was queued (a held job), so no transaction is needed first."""
+    if recorded_request is not None:
+        first_try, outgoing = True, outgoing_from_record(recorded_request)
+    else:
+        with sessions() as session, session.begin():
+            # Recorded before the call: an unconfirmed attempt is visible if this process dies mid-send.
+            started = session.execute(_START, {"outbox_id": outbox_id}).first()
+            if started is None:  # sent or dead already (or gone)
+                return _settled(session, DeliveryResult(done=True), settle)
+            first_try = started.attempts == 1
+            outgoing = outgoing_from_record(started.request)
     adapter = adapters[outgoing.channel]
     if first_try:
         typing = adapter.typing_request(outgoing)

@@ -8,19 +8,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
 from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
-from bot.inbox.jobs import enqueue
+from bot.inbox.jobs import enqueue, holding
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
-from bot.storage import utcnow
+from bot.storage import table_of, utcnow
 from bot.types import Action, ConversationContext, Decision
 
+# Core inserts built once, without the ORM's unit of work: a reply is three rows (message, outbox piece,
+# job), and through ORM flushes they were the worker's largest cost after understanding itself.
+_INSERT_MESSAGE = insert(table_of(MessageRow)).returning(table_of(MessageRow).c.id)
+_INSERT_OUTBOX = insert(table_of(OutboxRow)).returning(table_of(OutboxRow).c.id)
 # Quick-reply payloads carry the entry id, so a tap answers exactly the entry that was offered.
 FAQ_PAYLOAD = "faq:"
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
@@ -185,21 +189,27 @@ def queue_reply(
 ) -> int:
     """An outbound message, its pieces in the outbox, and a deliver job for each piece; `inbound` (the
     message answered, if any) gives the reply target of public replies and the transcript's link."""
-    outbound = MessageRow(
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        direction="out",
-        kind=kind,
-        author=author,
-        text=text,
-        reply_to_id=inbound.external_id if inbound is not None and kind == "mention" else None,
-        responds_to=inbound.id if inbound is not None else None,
-        status="queued",
-        created_at=utcnow(),
-    )
-    session.add(outbound)
-    session.flush()
+    now = utcnow()
+    reply_to_id = inbound.external_id if inbound is not None and kind == "mention" else None
+    outbound_id: int = session.execute(
+        _INSERT_MESSAGE,
+        {
+            "conversation_id": conversation.id,
+            "channel": conversation.channel,
+            "direction": "out",
+            "kind": kind,
+            "author": author,
+            "text": text,
+            "reply_to_id": reply_to_id,
+            "responds_to": inbound.id if inbound is not None else None,
+            "status": "queued",
+            "created_at": now,
+        },
+    ).scalar_one()
     pieces = adapter.pieces(text, kind)
+    # A worker that holds the jobs it queues sends at once: the first attempt is recorded here, in the
+    # same transaction, rather than in one of its own just before the call.
+    held = holding(session)
     for number, piece in enumerate(pieces):
         last = number == len(pieces) - 1
         outgoing = Outgoing(
@@ -209,20 +219,32 @@ def queue_reply(
             kind=kind,
             text=piece,
             quick_replies=quick_replies if last else (),
-            reply_to_id=outbound.reply_to_id,
+            reply_to_id=reply_to_id,
             human_agent=human_agent,
         )
-        row = OutboxRow(
-            message_id=outbound.id,
+        request = outgoing_record(outgoing)
+        outbox_id: int = session.execute(
+            _INSERT_OUTBOX,
+            {
+                "message_id": outbound_id,
+                "conversation_id": conversation.id,
+                "idempotency_key": uuid.uuid4().hex,
+                "channel": conversation.channel,
+                "request": request,
+                "status": "sending" if held else "pending",
+                "attempts": 1 if held else 0,
+                "last_error": "",
+                "created_at": now,
+            },
+        ).scalar_one()
+        enqueue(
+            session,
+            kind="deliver",
             conversation_id=conversation.id,
-            idempotency_key=uuid.uuid4().hex,
-            channel=conversation.channel,
-            request=outgoing_record(outgoing),
+            outbox_id=outbox_id,
+            request=request if held else None,
         )
-        session.add(row)
-        session.flush()
-        enqueue(session, kind="deliver", conversation_id=conversation.id, outbox_id=row.id)
-    return outbound.id
+    return outbound_id
 
 
 def outgoing_record(outgoing: Outgoing) -> dict[str, Any]:

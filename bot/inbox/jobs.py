@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.inbox.models import OPEN_JOB_STATUSES, JobRow
 from bot.inbox.wakeup import announce_jobs
-from bot.storage import utcnow
+from bot.storage import table_of, utcnow
 
 _HOLD = "webcare.hold_jobs"  # key in Session.info: who takes the jobs enqueued in this session
 
@@ -26,6 +27,8 @@ class ClaimedJob:
     message_id: int | None
     outbox_id: int | None
     attempts: int
+    # A held deliver job's outbox request: its piece was marked as being sent when it was queued.
+    request: dict[str, Any] | None = None
 
 
 def _claimable() -> ColumnElement[bool]:
@@ -116,6 +119,11 @@ def hold(session: Session, *, worker: str, lease_seconds: float) -> Held:
     return held
 
 
+def holding(session: Session) -> bool:
+    """Whether jobs enqueued in this session's transaction are held by their worker (see `hold`)."""
+    return _HOLD in session.info
+
+
 def enqueue(
     session: Session,
     *,
@@ -123,23 +131,37 @@ def enqueue(
     conversation_id: int,
     message_id: int | None = None,
     outbox_id: int | None = None,
+    request: dict[str, Any] | None = None,
 ) -> None:
-    """Add a job in the caller's transaction, so it exists exactly when the work it refers to does."""
+    """Add a job in the caller's transaction, so it exists exactly when the work it refers to does;
+    `request` goes with a held deliver job to its worker."""
     now = utcnow()
-    row = JobRow(
-        kind=kind, conversation_id=conversation_id, message_id=message_id, outbox_id=outbox_id, run_after=now
-    )
+    row = {
+        "kind": kind,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "outbox_id": outbox_id,
+        "status": "queued",
+        "attempts": 0,
+        "run_after": now,
+        "lease_until": None,
+        "worker": "",
+        "last_error": "",
+        "created_at": now,
+        "updated_at": now,
+    }
     held: Held | None = session.info.get(_HOLD)
+    if held is not None:
+        lease_until = now + timedelta(seconds=held.lease_seconds)
+        row.update(status="running", worker=held.worker, attempts=1, lease_until=lease_until)
+    job_id: int = session.execute(_INSERT, row).scalar_one()
     if held is None:
-        session.add(row)
         announce_jobs(session)
-        return
-    row.status, row.worker, row.attempts = "running", held.worker, 1
-    row.lease_until = now + timedelta(seconds=held.lease_seconds)
-    session.add(row)
-    session.flush()  # the id, which settling the job needs
-    held.jobs.append(ClaimedJob(row.id, kind, conversation_id, message_id, outbox_id, 1))
+    else:
+        held.jobs.append(ClaimedJob(job_id, kind, conversation_id, message_id, outbox_id, 1, request))
 
+
+_INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id)
 
 _SETTLE = (
     update(JobRow)

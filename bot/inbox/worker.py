@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import ChannelAdapter
 from bot.handoff.opening import HandoffRules
 from bot.inbox import jobs
-from bot.inbox.delivery import DeliveryResult, deliver
+from bot.inbox.delivery import DeliveryResult, deliver, not_attempted
 from bot.inbox.handling import context_for, hand_over, handle_message
 from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.priority import lower_this_thread
@@ -206,8 +206,15 @@ class Worker:
         for number, job in enumerate(held):
             if self._attempt(job, held_at, partial(self._deliver, job)) is not True:
                 for rest in held[number + 1 :]:
-                    jobs.retry_later(self._sessions, rest, worker=self.config.name, delay=0, error="")
+                    self._release(rest)
                 return
+
+    def _release(self, job: jobs.ClaimedJob) -> None:
+        """Give a held deliver job back to the queue, its piece not tried."""
+        with self._sessions() as session, session.begin():
+            if job.request is not None and job.outbox_id is not None:
+                not_attempted(session, job.outbox_id)
+            jobs.settle(session, job, worker=self.config.name, **jobs.again_after(0, ""))
 
     def _deliver(self, job: jobs.ClaimedJob) -> bool:
         """Deliver the job's outbox row; True once the job is finished (sent, or dead-lettered)."""
@@ -228,6 +235,7 @@ class Worker:
             api_urls=self._api_urls,
             final_attempt=job.attempts >= self.config.max_attempts,
             settle=settle,
+            recorded_request=job.request,
         )
         return result.done
 
