@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.cpu_threads import single_threaded_blas
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.other_companies import OtherCompanies
@@ -49,6 +50,9 @@ class AnswerEngine:
     normalise: Callable[[str], str] | None = None
     # Competitors and other brands whose products customers may ask us about.
     other_companies: OtherCompanies | None = None
+
+    def __post_init__(self) -> None:
+        single_threaded_blas()  # the engine's matrix products are small; see bot.cpu_threads
 
     def understand(self, texts: Sequence[str]) -> list[Understanding]:
         """Understand a batch of messages with one encoder call."""
