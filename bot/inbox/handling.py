@@ -242,7 +242,7 @@ def queue_reply(
             kind="deliver",
             conversation_id=conversation.id,
             outbox_id=outbox_id,
-            request=request if held else None,
+            request=request,
         )
     return outbound_id
 

@@ -134,7 +134,7 @@ def enqueue(
     request: dict[str, Any] | None = None,
 ) -> None:
     """Add a job in the caller's transaction, so it exists exactly when the work it refers to does;
-    `request` goes with a held deliver job to its worker."""
+    a held deliver job takes its piece's `request` to its worker."""
     now = utcnow()
     row = {
         "kind": kind,
