@@ -7,7 +7,8 @@ from functools import lru_cache
 
 @lru_cache(maxsize=1)
 def single_threaded_blas() -> None:
-    """Run numpy's (and scipy's and FAISS's) BLAS on one thread, once per process.
+    """Run numpy's BLAS on one thread, once per process (and any other BLAS loaded by then: scipy's
+    and FAISS's, when the engine was built with them; libraries loaded later keep their own setting).
 
     The engine's matrix products are small (a batch of 384-dimension vectors against about a hundred
     intents), too small to gain from a second thread, but OpenBLAS keeps its idle threads spinning
