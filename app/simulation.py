@@ -120,8 +120,8 @@ def collect_replies(
     by_customer = {s.customer_id: s for s in sent}
     seen = 0
     deadline = time.monotonic() + timeout
+    url = f"{platform.rstrip('/')}/_fake/requests"
     while time.monotonic() < deadline:
-        url = f"{platform.rstrip('/')}/_fake/requests"
         requests = client.get(url, params={"since": seen}).json()
         # A request's status is set when the platform answers; only look at answered ones.
         answered = 0
