@@ -17,6 +17,7 @@ from app.cli_common import open_database as _database
 from app.cli_inbox import outbox_app, worker
 from app.cli_rasa import rasa_app
 from app.cli_simulate import simulate
+from app.cli_tune import tune_encoder
 from app.cli_users import users_app
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(rasa_app, name="rasa")
 app.command()(worker)
 app.command()(simulate)
+nlu_app.command("tune-encoder")(tune_encoder)
 
 
 @app.callback()

