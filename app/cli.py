@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from app.cli_common import ConversationalFiles
 from app.cli_common import cli_encoder as _encoder
 from app.cli_common import fail as _fail
 from app.cli_common import load_settings as _settings
@@ -247,6 +248,7 @@ def evaluate(
     test: Annotated[Path, typer.Argument(help="Labelled JSON lines (see training/data)")],
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge-base file")],
     report: Annotated[Path | None, typer.Option("--report", help="Also write JSON here")] = None,
+    conversational: ConversationalFiles = None,
 ) -> None:
     """Answer precision, coverage, handoff recall, out-of-scope false answers, confusion."""
     from training.evaluate import EvaluationError, evaluate_file
@@ -259,6 +261,7 @@ def evaluate(
             _encoder(settings),
             cache_dir=settings.cache_dir,
             other_companies=settings.other_company_names,
+            conversational=conversational or (),
         )
     except EvaluationError as exc:
         raise _fail(str(exc)) from exc

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
+
+# `--conversational FILE` (repeatable) of the commands that build an engine from files.
+ConversationalFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--conversational",
+        help="Rasa NLU YAML with more phrasings of our conversational intents (as 'rasa import' adds them)",
+    ),
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

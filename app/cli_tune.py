@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_common import fail, load_settings, open_database
+from app.cli_common import ConversationalFiles, fail, load_settings, open_database
 
 
 def tune_encoder(
@@ -18,11 +18,14 @@ def tune_encoder(
     epochs: Annotated[
         float | None, typer.Option(help="Passes over the phrasings, a fraction allowed (default 6)", min=0.01)
     ] = None,
+    conversational: ConversationalFiles = None,
     max_seconds: Annotated[
         float | None, typer.Option(help="Stop after this long, tuned or not", min=1)
     ] = None,
 ) -> None:
     """Fine-tune all-MiniLM-L6-v2 on the knowledge base; WEBCARE_ENCODER_MODEL_DIR=OUT then uses it."""
+    from bot.nlu_data import NluDataError
+    from knowledge_base.answering import read_conversational
     from knowledge_base.formats import read_kb_file
     from knowledge_base.rasa_project import imported_conversational
     from knowledge_base.schema import KbFormatError
@@ -31,6 +34,10 @@ def tune_encoder(
     from training.tune_encoder import tune_encoder as tune
 
     settings = load_settings()
+    try:
+        extra = [*imported_conversational(settings.data_dir), *read_conversational(conversational or ())]
+    except NluDataError as exc:
+        raise fail(str(exc)) from exc
     if kb is not None:
         try:
             entries = read_kb_file(kb)
@@ -45,7 +52,7 @@ def tune_encoder(
             out,
             epochs=DEFAULT_EPOCHS if epochs is None else epochs,
             max_seconds=max_seconds,
-            extra_conversational=imported_conversational(settings.data_dir),
+            extra_conversational=extra,
         )
     except ValueError as exc:
         raise fail(str(exc)) from exc

@@ -128,10 +128,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ENCODER_BACKENDS)}")
         return value
 
-    @field_validator("encoder_model_dir")
+    @field_validator("encoder_model_dir", mode="before")
     @classmethod
-    def _tuned_model(cls, value: Path | None) -> Path | None:
-        if value is not None and not (value / WEIGHTS_FILE).is_file():
+    def _tuned_model(cls, value: object) -> Path | None:
+        if value is None or value == "":
+            return None  # set but empty: the packaged model, as when unset
+        value = Path(str(value))
+        if not (value / WEIGHTS_FILE).is_file():
             raise ValueError(
                 f"{value} holds no {WEIGHTS_FILE}: "
                 "point it at the --out directory of 'webcare nlu tune-encoder'"

@@ -12,7 +12,7 @@ import numpy as np
 from bot.artifacts import ArtifactError, data_hash
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
-from bot.nlu_data import Example, load_packaged
+from bot.nlu_data import Example, NluDataError, load_packaged, read_nlu
 from bot.normalise import TextNormaliser
 from bot.other_companies import OtherCompanies
 from bot.pipeline import AnswerEngine, IntentRanker
@@ -78,6 +78,23 @@ def conversational_examples(
     """The conversational intents' phrasings (packaged plus `extra`) and their vectors."""
     conversational = [*load_packaged(CONVERSATIONAL_FILE), *extra]
     return conversational, encode_cached(encoder, [e.text for e in conversational], cache_dir)
+
+
+def read_conversational(paths: Sequence[Path]) -> list[Example]:
+    """Extra phrasings of our conversational intents from Rasa NLU YAML files (e.g. out_of_scope questions
+    that need a person), as `webcare rasa import` adds them to a served engine; an intent that is not one
+    of ours is refused by name, since it would otherwise be trained on silently."""
+    ours = sorted({e.intent for e in load_packaged(CONVERSATIONAL_FILE)})
+    examples = []
+    for path in paths:
+        for example in read_nlu(path):
+            if example.intent not in ours:
+                raise NluDataError(
+                    f"{path}: intent {example.intent!r} is not one of ours ({', '.join(ours)}); "
+                    "FAQ entries belong in the knowledge base"
+                )
+            examples.append(example)
+    return examples
 
 
 def train_sensitive_detector(

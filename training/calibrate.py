@@ -6,8 +6,9 @@ on). Thresholds are compared on tune by 5-fold cross-validation: each fold is de
 calibration fitted on the other four, so in-sample optimism does not pick them.
 
 Run: python -m training.calibrate [--mistakes] [--encoder onnx] [--model-dir DIR] [--kb FILE]
-[--other-companies NAMES] (prints the PolicyConfig values for bot/policy.py; for onnx, the calibration
-goes into ENCODER_CALIBRATIONS; for a model tuned by `webcare nlu tune-encoder`, into TUNED_POLICY)
+[--other-companies NAMES] [--conversational NLU.yml] (prints the PolicyConfig values for bot/policy.py;
+for onnx, the calibration goes into ENCODER_CALIBRATIONS; for a model tuned by `webcare nlu
+tune-encoder`, into TUNED_POLICY)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bot.other_companies import parse_names
 from bot.pipeline import AnswerEngine
 from bot.policy import CANDIDATES, PolicyConfig, Understanding, decide, faq_features, policy_for
 from bot.types import Action, ConversationContext, Decision
-from knowledge_base.answering import build_engine
+from knowledge_base.answering import build_engine, read_conversational
 from knowledge_base.formats import read_kb_file
 from training.heldout import LabelledMessage, read_labelled
 
@@ -172,6 +173,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--model-dir", type=Path, default=None, help="an encoder tuned by 'webcare nlu tune-encoder' (torch)"
     )
+    parser.add_argument(
+        "--conversational",
+        type=Path,
+        action="append",
+        default=[],
+        help="Rasa NLU YAML with more conversational phrasings (make evaluate's), repeatable",
+    )
     parser.add_argument("--kb", type=Path, default=DEMO_KB, help="knowledge base (default: the demo's)")
     parser.add_argument(
         "--other-companies", default="", help="comma-separated, as WEBCARE_OTHER_COMPANIES (make evaluate's)"
@@ -188,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         encoder,
         cache_dir=ROOT / "data" / "cache",
         other_companies=parse_names(args.other_companies),
+        extra_conversational=read_conversational(args.conversational),
     )
     dev = read_labelled(DEV_SET)
     understood = engine.understand([m.text for m in dev])

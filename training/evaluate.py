@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from bot.encoder import TextEncoder
+from bot.nlu_data import NluDataError
 from bot.pipeline import AnswerEngine
 from bot.types import Action, ConversationContext, Decision, normalise_channel
-from knowledge_base.answering import build_engine
+from knowledge_base.answering import build_engine, read_conversational
 from knowledge_base.formats import read_kb_file
 from knowledge_base.schema import KbFormatError
 from training.heldout import EvaluationError, LabelledMessage, read_labelled
@@ -144,16 +145,23 @@ def evaluate_file(
     *,
     cache_dir: Path | None = None,
     other_companies: Sequence[str] = (),
+    conversational: Sequence[Path] = (),
 ) -> EvaluationResult:
-    """Build the engine from `kb` and evaluate it on the labelled file `test`."""
+    """Build the engine from `kb` (plus the conversational phrasings in the Rasa NLU files `conversational`)
+    and evaluate it on the labelled file `test`."""
     try:
         entries = read_kb_file(kb)
+        extra = read_conversational(conversational)
     except KbFormatError as exc:
         raise EvaluationError("\n".join(exc.problems)) from exc
+    except NluDataError as exc:
+        raise EvaluationError(str(exc)) from exc
     messages = read_labelled(test)
     known = {e.id for e in entries}
     unknown = sorted({m.expect_faq_id for m in messages if m.expect_faq_id} - known)
     if unknown:
         raise EvaluationError(f"{test}: expects entries not in {kb}: {', '.join(unknown)}")
-    engine = build_engine(entries, encoder, cache_dir=cache_dir, other_companies=other_companies)
+    engine = build_engine(
+        entries, encoder, cache_dir=cache_dir, other_companies=other_companies, extra_conversational=extra
+    )
     return evaluate(engine, messages)

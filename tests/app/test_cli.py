@@ -70,6 +70,24 @@ def test_answer_refuses_a_bad_knowledge_base(env: dict[str, str], tmp_path: Path
     assert "field 'answer' is missing or empty" in result.stderr
 
 
+def test_evaluate_takes_conversational_phrasings_of_our_intents_only(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    labelled = tmp_path / "t.jsonl"
+    line = {"text": "is 5g safe", "expect_action": "handoff"}
+    labelled.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    extra = tmp_path / "nlu.yml"
+    extra.write_text("nlu:\n- intent: weather\n  examples: |\n    - will it rain\n", encoding="utf-8")
+    command = ["evaluate", str(labelled), "--kb", str(DEMO_KB), "--conversational", str(extra)]
+    result = run_cli(command, env)
+    assert result.returncode == 1
+    assert "intent 'weather' is not one of ours" in result.stderr
+    extra.write_text("nlu:\n- intent: out_of_scope\n  examples: |\n    - is 5g safe\n", encoding="utf-8")
+    result = run_cli(command, env)  # what the phrasings change is tested in tests/training/test_evaluate.py
+    assert result.returncode == 0, result.stderr
+    assert "messages evaluated              1" in result.stdout
+
+
 def test_kb_import_export_round_trip(db_env: dict[str, str], tmp_path: Path) -> None:
     result = run_cli(["kb", "import", str(DEMO_KB)], db_env)
     assert result.returncode == 0, result.stderr

@@ -39,11 +39,18 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     tmp_path: Path, env: dict[str, str], encoder: TorchEncoder
 ) -> None:
     out = tmp_path / "tuned"
-    result = run_cli(["nlu", "tune-encoder", "--kb", str(DEMO_KB), "--out", str(out), "--epochs", "0.1"], env)
+    extra = tmp_path / "nlu.yml"
+    extra.write_text(
+        "nlu:\n- intent: out_of_scope\n  examples: |\n    - is my bill of £47 right\n    - is 5g safe\n",
+        encoding="utf-8",
+    )
+    command = ["nlu", "tune-encoder", "--kb", str(DEMO_KB), "--conversational", str(extra), "--out", str(out)]
+    result = run_cli([*command, "--epochs", "0.1"], env)
     assert result.returncode == 0, result.stderr
     assert f"WEBCARE_ENCODER_MODEL_DIR={out}" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == KIND
+    assert manifest["examples"] == len(tuning_examples(read_kb_file(DEMO_KB))[0]) + 2
     assert manifest["params"]["objective"] == "softmax"
     assert manifest["steps"] == manifest["planned_steps"] > 1
 
@@ -71,6 +78,7 @@ def test_a_model_tuned_again_gets_a_new_name(tmp_path: Path) -> None:
 def test_settings_refuse_a_directory_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"holds no model\.safetensors: point it at the --out"):
         Settings(encoder_model_dir=tmp_path)
+    assert Settings(encoder_model_dir="").encoder_model_dir is None  # set but empty: the packaged model
 
 
 def test_nothing_to_tune_on_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -> None:

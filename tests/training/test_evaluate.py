@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.encoder import TextEncoder
 from bot.pipeline import AnswerEngine
-from training.evaluate import evaluate
+from tests.conftest import DEMO_KB
+from training.evaluate import evaluate, evaluate_file
 from training.heldout import EvaluationError, LabelledMessage, read_labelled
 
 
@@ -42,3 +44,42 @@ def test_bad_labelled_file_names_the_line(tmp_path: Path) -> None:
     path.write_text(json.dumps({"text": "a", "expect_action": "reply"}) + "\n", encoding="utf-8")
     with pytest.raises(EvaluationError, match="expect_action 'reply'"):
         read_labelled(path)
+
+
+def _nlu(path: Path, intent: str, texts: list[str]) -> Path:
+    path.write_text(
+        f"version: '3.1'\nnlu:\n- intent: {intent}\n  examples: |\n"
+        + "".join(f"    - {text}\n" for text in texts),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_conversational_phrasings_join_the_evaluated_engine(
+    tmp_path: Path, encoder: TextEncoder, cache_dir: Path
+) -> None:
+    # On the demo's topic (bills) but not answered by its entries: the amount needs a person.
+    question = "why is my bill £47 this month its normally £30?? nothing changed"
+    labelled = tmp_path / "t.jsonl"
+    labelled.write_text(json.dumps({"text": question, "expect_action": "handoff"}) + "\n", encoding="utf-8")
+    without = evaluate_file(labelled, DEMO_KB, encoder, cache_dir=cache_dir)
+    assert without.out_of_scope_false_answers == 1.0  # the price-rise entry's answer, given publicly
+    extra = _nlu(
+        tmp_path / "nlu.yml",
+        "out_of_scope",
+        [
+            "why is my bill £52 when it is usually £35",
+            "my bill says £12.40 but its normally £10, why",
+            question,
+        ],
+    )
+    with_them = evaluate_file(labelled, DEMO_KB, encoder, cache_dir=cache_dir, conversational=[extra])
+    assert with_them.out_of_scope_false_answers == 0.0
+
+
+def test_conversational_file_must_name_our_intents(tmp_path: Path, encoder: TextEncoder) -> None:
+    labelled = tmp_path / "t.jsonl"
+    labelled.write_text(json.dumps({"text": "hi", "expect_action": "answer"}) + "\n", encoding="utf-8")
+    extra = _nlu(tmp_path / "nlu.yml", "order_pizza", ["a large margherita please"])
+    with pytest.raises(EvaluationError, match=r"nlu\.yml: intent 'order_pizza' is not one of ours \(chit"):
+        evaluate_file(labelled, DEMO_KB, encoder, conversational=[extra])
