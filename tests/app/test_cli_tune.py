@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.engine_service import make_encoder
 from app.settings import Settings
 from bot.encoder import MODEL_NAME, TorchEncoder, is_tuned, model_identity
+from bot.nlu_data import Example
 from bot.policy import TUNED_POLICY, PolicyConfig, policy_for
 from knowledge_base.formats import read_kb_file
 from tests.app.live_server import run_cli, webcare_env
@@ -33,6 +34,12 @@ def test_tuning_examples_are_every_phrasing_and_the_conversational_intents() -> 
     faq = sorted((t, label) for t, label in zip(texts, labels, strict=True) if label.startswith("faq/"))
     assert faq == sorted((phrasing, f"faq/{e.id}") for e in entries for phrasing in e.phrasings)
     assert {"greeting", "thanks", "human_request", "complaint", "out_of_scope"} <= set(labels)
+    # Phrasings both imported and passed as a file count once; a new one is added once.
+    twice = [Example("Is 5G safe", "out_of_scope"), Example("is 5g safe", "out_of_scope")]
+    more_texts, more_labels = tuning_examples(entries, [*twice, Example(texts[0], labels[0])])
+    assert sorted(zip(more_texts, more_labels, strict=True)) == sorted(
+        [*zip(texts, labels, strict=True), ("Is 5G safe", "out_of_scope")]
+    )
 
 
 def test_tuned_model_is_served_under_a_name_of_its_own(

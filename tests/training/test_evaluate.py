@@ -70,6 +70,10 @@ def test_conversational_phrasings_join_the_evaluated_engine(
         [
             "why is my bill £52 when it is usually £35",
             "my bill says £12.40 but its normally £10, why",
+            "bill is £61 this time, it's always £44, what happened",
+            "why have you charged me £38 when my plan is £25",
+            "my last bill was £29 and this one is £41, can you explain",
+            "normally pay £18 a month but got billed £26, why",
             question,
         ],
     )
