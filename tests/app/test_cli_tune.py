@@ -67,9 +67,10 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     assert policy_for(served.name) == TUNED_POLICY != PolicyConfig()
     onnx_vectors = served.encode(TEXTS)
     torch_vectors = TorchEncoder(model_dir=out).encode(TEXTS)
-    assert np.min(np.sum(onnx_vectors * torch_vectors, axis=1)) > 0.999
-    # The steps moved the weights: the vectors are no longer the packaged model's.
+    # The steps moved the weights (the vectors are no longer the packaged model's), and the ONNX export is of
+    # the tuned weights: its vectors are torch's on the tuned model, far closer than the packaged model's.
     assert np.max(np.abs(torch_vectors - encoder.encode(TEXTS))) > 1e-3
+    assert np.max(np.abs(onnx_vectors - torch_vectors)) < 1e-4
 
 
 def test_a_model_tuned_again_gets_a_new_name(tmp_path: Path) -> None:
