@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from app.engine_service import make_encoder
 from app.settings import Settings
-from bot.encoder import MODEL_NAME, TorchEncoder, is_tuned, model_identity
+from bot.encoder import MODEL_NAME, TUNED_MARK, TorchEncoder, is_tuned, model_identity
 from bot.nlu_data import Example
+from bot.onnx_encoder import OnnxEncoder
 from bot.policy import TUNED_POLICY, PolicyConfig, policy_for
 from knowledge_base.formats import read_kb_file
 from tests.app.live_server import run_cli, webcare_env
@@ -65,6 +66,9 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     served = make_encoder(Settings(encoder_model_dir=out, vector_cache_dir=tmp_path / "cache"))
     assert served.name == f"{model_identity(out)}@onnx-fp32" and is_tuned(served.name)
     assert policy_for(served.name) == TUNED_POLICY != PolicyConfig()
+    assert isinstance(served, OnnxEncoder)
+    weights_hash = model_identity(out).partition(TUNED_MARK)[2]
+    assert served.model_path.parent.name == f"all-minilm-l6-v2-fp32-tuned-{weights_hash}"
     onnx_vectors = served.encode(TEXTS)
     torch_vectors = TorchEncoder(model_dir=out).encode(TEXTS)
     # The steps moved the weights (the vectors are no longer the packaged model's), and the ONNX export is of
