@@ -26,7 +26,7 @@ DEMO_ENV := WEBCARE_OTHER_COMPANIES="$${WEBCARE_OTHER_COMPANIES-$(DEMO_OTHER_COM
 # Questions on the demo's topics that its answers do not answer (out_of_scope phrasings: a person handles them).
 DEMO_RASA := knowledge_base/demo/rasa
 DEMO_EVALUATE := --kb knowledge_base/demo/kestrel_mobile.yaml --conversational $(DEMO_RASA)/data/needs_a_person.yml
-# The demo serves the encoder tuned to its knowledge base (`webcare nlu tune-encoder`: about twelve minutes,
+# The demo serves the encoder tuned to its knowledge base (`webcare nlu tune-encoder`: about a quarter of an hour,
 # once, redone when the knowledge base changes); WEBCARE_ENCODER_MODEL_DIR= (empty) serves the packaged model.
 DEMO_TUNED := data/tuned-encoder
 DEMO_ENCODER := WEBCARE_ENCODER_MODEL_DIR="$${WEBCARE_ENCODER_MODEL_DIR-$(DEMO_TUNED)}"
@@ -80,7 +80,7 @@ evaluate-packaged: $(STAMP)
 	$(DEMO_ENV) WEBCARE_ENCODER_MODEL_DIR= $(BIN)/webcare evaluate training/data/demo_heldout.jsonl $(DEMO_EVALUATE)
 
 $(DEMO_TUNED)/manifest.json: $(STAMP) knowledge_base/demo/kestrel_mobile.yaml $(DEMO_RASA)/data/needs_a_person.yml
-	@echo "Tuning the encoder to the demo knowledge base (about twelve minutes on 2 cores, once)"
+	@echo "Tuning the encoder to the demo knowledge base (about a quarter of an hour on 2 cores, once)"
 	$(BIN)/webcare nlu tune-encoder $(DEMO_EVALUATE) --out $(DEMO_TUNED)
 
 bench: bench-engine bench-api bench-banking77

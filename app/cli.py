@@ -20,6 +20,7 @@ from app.cli_rasa import rasa_app
 from app.cli_simulate import simulate
 from app.cli_tune import tune_encoder
 from app.cli_users import users_app
+from training.nlu import LEXICAL_WEIGHT
 
 app = typer.Typer(
     help="Webcare: answers customers on social media, hands hard cases to people.",
@@ -186,13 +187,22 @@ def _raw_id(line: str) -> Any:
 def nlu_train(
     data: Annotated[Path, typer.Argument(help="Rasa 3 NLU YAML")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the trained model")],
+    lexical_weight: Annotated[
+        float,
+        typer.Option(
+            "--lexical-weight",
+            min=0.0,
+            max=1.0,
+            help="Share of character n-gram evidence beside the embeddings (0: embeddings alone)",
+        ),
+    ] = LEXICAL_WEIGHT,
 ) -> None:
     """Train the intent classifier and save it with its manifest."""
     from bot.nlu_data import NluDataError
     from training.nlu import train_nlu_model
 
     try:
-        summary = train_nlu_model(data, out, _encoder(_settings()))
+        summary = train_nlu_model(data, out, _encoder(_settings()), lexical_weight=lexical_weight)
     except NluDataError as exc:
         raise _fail(str(exc)) from exc
     typer.echo(summary)
@@ -226,7 +236,7 @@ def nlu_predict(
             typer.echo(f"error: {message}", err=True)
             print(json.dumps({"id": _raw_id(line), "error": message}), flush=True)
             continue
-        intent, confidence, ranking = classifier.predict(encoder.encode([text]))[0]
+        intent, confidence, ranking = classifier.predict(encoder.encode([text]), texts=[text])[0]
         print(
             json.dumps(
                 {

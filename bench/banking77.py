@@ -1,4 +1,5 @@
-"""BANKING77 benchmark: frozen vs fine-tuned encoder + logistic regression (accuracy, macro-F1, speed)."""
+"""BANKING77 benchmark: frozen vs fine-tuned encoder + logistic regression, alone and blended with character
+n-grams (accuracy, macro-F1, speed)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from bot.encoder import TorchEncoder
 from bot.intent_classifier import IntentClassifier
 from training.finetune import Objective, finetune_encoder
+from training.nlu import LEXICAL_WEIGHT
 
 DATA_DIR = Path("/work/shared/datasets/banking77")
 ATTRIBUTION = "BANKING77 (PolyAI, Casanueva et al. 2020), CC BY 4.0"
@@ -78,27 +80,46 @@ def evaluate(
     train_seconds: float,
     note: str,
     latency_n: int,
-) -> Row:
-    """Fit the classifier on the encoded train texts, score the test texts, time the serving path."""
+    lexical_weight: float,
+) -> list[Row]:
+    """Fit the classifier on the encoded train texts, score the test texts, time the serving path: one
+    row for the embeddings alone and, when `lexical_weight` > 0, one blended with character n-grams."""
     vectors = encoder.encode(train[0])
-    classifier = IntentClassifier.fit(vectors, train[1])
-    start = time.perf_counter()
-    # Accuracy of the classifier's best intent (argmax); the bot's fallback threshold is not applied.
-    best = classifier.probabilities(encoder.encode(test[0])).argmax(axis=1)
-    predicted = [classifier.labels[i] for i in best]
-    throughput = len(test[0]) / (time.perf_counter() - start)
-    # The encoder caches nothing (cache_size=0), so each message below is really encoded.
-    latencies = []
-    for text in list(dict.fromkeys(test[0]))[:latency_n]:
-        begin = time.perf_counter()
-        classifier.predict(encoder.encode([text]), top=1)
-        latencies.append((time.perf_counter() - begin) * 1000)
-    accuracy = float(np.mean([p == t for p, t in zip(predicted, test[1], strict=True)]))
-    f1 = macro_f1(test[1], predicted)
-    p50, p95 = np.percentile(latencies, [50, 95]) if latencies else (float("nan"), float("nan"))
-    row = Row(setting, name, accuracy, f1, train_seconds, note, float(p50), float(p95), throughput)
-    print(f"  {row}", file=sys.stderr, flush=True)
-    return row
+    rows = []
+    for weight in [0.0, lexical_weight] if lexical_weight > 0 else [0.0]:
+        started = time.perf_counter()
+        classifier = IntentClassifier.fit(vectors, train[1], texts=train[0], lexical_weight=weight)
+        fit_seconds = time.perf_counter() - started if weight else 0.0
+        start = time.perf_counter()
+        # Accuracy of the classifier's best intent (argmax); the bot's fallback threshold is not applied.
+        best = classifier.probabilities(encoder.encode(test[0]), test[0]).argmax(axis=1)
+        predicted = [classifier.labels[i] for i in best]
+        throughput = len(test[0]) / (time.perf_counter() - start)
+        # The encoder caches nothing (cache_size=0), so each message below is really encoded.
+        latencies = []
+        for text in list(dict.fromkeys(test[0]))[:latency_n]:
+            begin = time.perf_counter()
+            classifier.predict(encoder.encode([text]), top=1, texts=[text])
+            latencies.append((time.perf_counter() - begin) * 1000)
+        accuracy = float(np.mean([p == t for p, t in zip(predicted, test[1], strict=True)]))
+        f1 = macro_f1(test[1], predicted)
+        p50, p95 = np.percentile(latencies, [50, 95]) if latencies else (float("nan"), float("nan"))
+        label = f"{name} + char n-grams ({weight:g})" if weight else name
+        rows.append(
+            Row(
+                setting,
+                label,
+                accuracy,
+                f1,
+                train_seconds + fit_seconds,
+                note,
+                float(p50),
+                float(p95),
+                throughput,
+            )
+        )
+        print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
 
 
 def tune(
@@ -180,6 +201,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="off",
         help="also train on each intent's name ('card_arrival' as 'card arrival'), as an FAQ's question is",
     )
+    parser.add_argument(
+        "--lexical-weight",
+        type=float,
+        default=LEXICAL_WEIGHT,
+        help="also score each encoder blended with character n-grams at this share (0: off)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, default=None, help="where fine-tuned models go")
     args = parser.parse_args(argv)
@@ -213,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             setting += " + names"
         if args.baseline:
             print(f"{setting}: frozen encoder", file=sys.stderr, flush=True)
-            rows.append(
+            rows.extend(
                 evaluate(
                     setting,
                     "frozen",
@@ -223,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     train_seconds=0.0,
                     note="baseline",
                     latency_n=args.latency_n,
+                    lexical_weight=args.lexical_weight,
                 )
             )
         estimate = 0.0
@@ -252,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             if shots == "all":
                 note += f", 1 epoch est. {estimate:.0f} s"
-            rows.append(
+            rows.extend(
                 evaluate(
                     setting,
                     f"fine-tuned ({objective})",
@@ -262,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     train_seconds=seconds,
                     note=note,
                     latency_n=args.latency_n,
+                    lexical_weight=args.lexical_weight,
                 )
             )
     print(render(rows, command), flush=True)

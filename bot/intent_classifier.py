@@ -1,4 +1,5 @@
-"""The intent classifier: multinomial logistic regression over sentence embeddings."""
+"""The intent classifier: multinomial logistic regression over sentence embeddings, optionally blended
+with character n-gram evidence (bot.lexical)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from bot.artifacts import ArtifactError, read_manifest, write_manifest
+from bot.lexical import LexicalClassifier, softmax_weights
 from bot.types import IntentScore
 
 KIND = "intent-classifier"
@@ -25,6 +27,10 @@ class IntentClassifier:
     coef: np.ndarray  # (labels, dimension)
     intercept: np.ndarray  # (labels,)
     fallback_threshold: float = 0.3
+    # Share of the lexical classifier's log-probabilities in the blend (0: embeddings alone). It sees
+    # the texts themselves, so it is used only where they are given.
+    lexical: LexicalClassifier | None = None
+    lexical_weight: float = 0.0
 
     @classmethod
     def fit(
@@ -36,9 +42,12 @@ class IntentClassifier:
         fallback_threshold: float = 0.3,
         balanced: bool = True,
         class_weight: dict[str, float] | None = None,
+        texts: Sequence[str] | None = None,
+        lexical_weight: float = 0.0,
     ) -> IntentClassifier:
         """Train on encoded texts; `balanced` stops big intents drowning small ones, and
-        `class_weight` (label -> weight) overrides it where the balance must be set by hand."""
+        `class_weight` (label -> weight) overrides it where the balance must be set by hand. With
+        `texts` and a `lexical_weight` above 0 a character n-gram classifier is trained beside it."""
         from sklearn.linear_model import LogisticRegression
 
         names = sorted(set(labels))
@@ -51,18 +60,25 @@ class IntentClassifier:
             weights = {index[label]: weight for label, weight in class_weight.items()}
         model = LogisticRegression(C=c, max_iter=3000, class_weight=weights)
         model.fit(vectors, y)
-        coef = np.asarray(model.coef_, dtype=np.float32)
-        intercept = np.asarray(model.intercept_, dtype=np.float32)
-        if len(names) == 2:
-            # sklearn keeps one row for two classes; softmax over [0, w] is the same sigmoid.
-            coef = np.vstack([np.zeros_like(coef), coef])
-            intercept = np.concatenate([np.zeros_like(intercept), intercept])
-        return cls(tuple(names), coef, intercept, fallback_threshold)
+        coef, intercept = softmax_weights(model)
+        lexical = None
+        if lexical_weight > 0:
+            if texts is None or len(texts) != len(labels):
+                raise ValueError("a lexical blend needs the texts the vectors were encoded from")
+            lexical = LexicalClassifier.fit(texts, labels)
+        weight = lexical_weight if lexical is not None else 0.0
+        return cls(tuple(names), coef, intercept, fallback_threshold, lexical, weight)
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """Softmax probabilities, one row per vector, columns in `labels` order."""
+    def probabilities(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Softmax probabilities, one row per vector, columns in `labels` order; with `texts`, blended
+        with the lexical classifier's (a weighted geometric mean of the two, renormalised)."""
         logits = vectors @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
+        if self.lexical is not None and texts is not None:
+            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            share = self.lexical_weight
+            logits = (1 - share) * log_p + share * self.lexical.log_probabilities(texts)
+            logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
@@ -71,10 +87,12 @@ class IntentClassifier:
         order = np.argsort(-probabilities)[:top]
         return [IntentScore(self.labels[i], float(probabilities[i])) for i in order]
 
-    def predict(self, vectors: np.ndarray, top: int = 10) -> list[tuple[str, float, list[IntentScore]]]:
+    def predict(
+        self, vectors: np.ndarray, top: int = 10, texts: Sequence[str] | None = None
+    ) -> list[tuple[str, float, list[IntentScore]]]:
         """(intent, confidence, ranking) per vector; `nlu_fallback` below the threshold."""
         results = []
-        for row in self.probabilities(vectors):
+        for row in self.probabilities(vectors, texts):
             ranking = self.rank(row, top)
             best = ranking[0]
             intent = best.name if best.confidence >= self.fallback_threshold else FALLBACK_INTENT
@@ -85,6 +103,8 @@ class IntentClassifier:
         """Weights plus a manifest naming the encoder, labels and threshold."""
         directory.mkdir(parents=True, exist_ok=True)
         np.savez(directory / _WEIGHTS, coef=self.coef, intercept=self.intercept)
+        if self.lexical is not None:
+            self.lexical.save(directory)
         write_manifest(
             directory,
             kind=KIND,
@@ -92,6 +112,7 @@ class IntentClassifier:
             dimension=dimension,
             labels=list(self.labels),
             fallback_threshold=self.fallback_threshold,
+            lexical_weight=self.lexical_weight,
             **extra,
         )
 
@@ -107,4 +128,8 @@ class IntentClassifier:
         labels = tuple(manifest["labels"])
         if coef.shape != (len(labels), dimension) or intercept.shape != (len(labels),):
             raise ArtifactError(f"{directory}: weights do not match the manifest's labels")
-        return cls(labels, coef, intercept, float(manifest["fallback_threshold"]))
+        weight = float(manifest.get("lexical_weight", 0.0))
+        lexical = LexicalClassifier.load(directory) if weight > 0 else None
+        if lexical is not None and lexical.labels != labels:
+            raise ArtifactError(f"{directory}: the lexical weights do not match the manifest's labels")
+        return cls(labels, coef, intercept, float(manifest["fallback_threshold"]), lexical, weight)

@@ -121,16 +121,34 @@ def test_db_upgrade_explains_an_unreachable_database(tmp_path: Path) -> None:
     assert "WEBCARE_DATABASE_URL" in result.stderr
 
 
-def test_nlu_train_and_predict(env: dict[str, str], tmp_path: Path) -> None:
-    data = tmp_path / "nlu.yml"
-    data.write_text(
-        'version: "3.1"\nnlu:\n'
-        "- intent: roaming\n  examples: |\n    - can I use my phone abroad\n    - roaming in france\n"
-        "    - data charges in spain\n    - using my sim in the usa\n    - travel pass price\n"
-        "- intent: billing\n  examples: |\n    - why is my bill so high\n    - when is my bill due\n"
-        "    - pay my invoice\n    - wrong charge on my bill\n    - change my payment date\n",
-        encoding="utf-8",
+def write_nlu(path: Path, examples: dict[str, list[str]]) -> Path:
+    """Rasa 3 NLU YAML with these intents and examples."""
+    blocks = "".join(
+        f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {text}\n" for text in texts)
+        for intent, texts in examples.items()
     )
+    path.write_text(f'version: "3.1"\nnlu:\n{blocks}', encoding="utf-8")
+    return path
+
+
+def test_nlu_train_and_predict(env: dict[str, str], tmp_path: Path) -> None:
+    examples = {
+        "roaming": [
+            "can I use my phone abroad",
+            "roaming in france",
+            "data charges in spain",
+            "using my sim in the usa",
+            "travel pass price",
+        ],
+        "billing": [
+            "why is my bill so high",
+            "when is my bill due",
+            "pay my invoice",
+            "wrong charge on my bill",
+            "change my payment date",
+        ],
+    }
+    data = write_nlu(tmp_path / "nlu.yml", examples)
     model = tmp_path / "model"
     result = run_cli(["nlu", "train", str(data), "--out", str(model)], env)
     assert result.returncode == 0, result.stderr
@@ -145,3 +163,28 @@ def test_nlu_train_and_predict(env: dict[str, str], tmp_path: Path) -> None:
     assert out["id"] == 1
     assert out["intent"] == "roaming"
     assert [r["name"] for r in out["ranking"]] == ["roaming", "billing"]
+
+
+def test_nlu_train_blends_character_ngrams_unless_told_not_to(env: dict[str, str], tmp_path: Path) -> None:
+    examples = {
+        "roaming": ["can I use my phone abroad", "roaming in france"],
+        "billing": ["why is my bill so high", "pay my invoice"],
+        "greeting": ["hello there", "good morning"],
+    }
+    data = write_nlu(tmp_path / "nlu.yml", examples)
+    blended, plain = tmp_path / "blended", tmp_path / "plain"
+    assert run_cli(["nlu", "train", str(data), "--out", str(blended)], env).returncode == 0
+    result = run_cli(["nlu", "train", str(data), "--out", str(plain), "--lexical-weight", "0"], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((blended / "manifest.json").read_text())["lexical_weight"] == 0.4
+    assert (blended / "lexical.npz").is_file()
+    assert json.loads((plain / "manifest.json").read_text())["lexical_weight"] == 0.0
+    assert not (plain / "lexical.npz").exists()
+    line = '{"id": 7, "text": "roamin in itally"}\n'
+    for model in (blended, plain):
+        result = run_cli(["nlu", "predict", "--model", str(model)], env, line)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["intent"] == "roaming"
+    result = run_cli(["nlu", "train", str(data), "--out", str(plain), "--lexical-weight", "2"], env)
+    assert result.returncode == 2
+    assert "--lexical-weight" in result.stderr

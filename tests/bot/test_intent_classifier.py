@@ -18,10 +18,13 @@ TRAIN = {
 }
 
 
+def texts_and_labels(examples: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    return [t for ts in examples.values() for t in ts], [label for label, ts in examples.items() for _ in ts]
+
+
 @pytest.fixture(scope="module")
 def trained(encoder: TextEncoder) -> IntentClassifier:
-    texts = [t for ts in TRAIN.values() for t in ts]
-    labels = [label for label, ts in TRAIN.items() for _ in ts]
+    texts, labels = texts_and_labels(TRAIN)
     return IntentClassifier.fit(encoder.encode(texts), labels)
 
 
@@ -60,3 +63,61 @@ def test_two_intents_work(encoder: TextEncoder) -> None:
         encoder.encode(["hi", "hello", "bill", "invoice"]), ["g", "g", "b", "b"]
     )
     assert classifier.predict(encoder.encode(["hey there"]))[0][0] == "g"
+
+
+# Made-up product names: the only thing that tells the intents apart.
+CODES = {
+    "zorblat": ["zorblat plan price", "how much is zorblat", "zorblat cost per month"],
+    "quixel": ["quixel plan price", "how much is quixel", "quixel cost per month"],
+    "vantory": ["vantory plan price", "how much is vantory", "vantory cost per month"],
+}
+
+
+@pytest.fixture(scope="module")
+def blended(encoder: TextEncoder) -> IntentClassifier:
+    texts, labels = texts_and_labels(CODES)
+    return IntentClassifier.fit(encoder.encode(texts), labels, texts=texts, lexical_weight=0.5)
+
+
+def test_lexical_classifier_reads_the_letters(blended: IntentClassifier) -> None:
+    assert blended.lexical is not None and blended.lexical.labels == blended.labels
+    texts = ["price of the quixell plan?", "zorbalt monthly cost", "vantori how much"]
+    best = blended.lexical.log_probabilities(texts).argmax(axis=1)
+    assert [blended.labels[i] for i in best] == ["quixel", "zorblat", "vantory"]
+
+
+def test_lexical_blend_is_a_weighted_geometric_mean(blended: IntentClassifier, encoder: TextEncoder) -> None:
+    assert blended.lexical is not None
+    texts = ["quixel price", "hello there"]
+    vectors = encoder.encode(texts)
+    alone = blended.probabilities(vectors)  # without texts: the embeddings alone
+    lexical = np.exp(blended.lexical.log_probabilities(texts))
+    expected = np.sqrt(alone * lexical)
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.allclose(blended.probabilities(vectors, texts), expected, atol=1e-5)
+    assert not np.allclose(alone, expected, atol=1e-3)
+
+
+def test_lexical_blend_save_load_round_trip(
+    blended: IntentClassifier, tmp_path: Path, encoder: TextEncoder
+) -> None:
+    blended.save(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+    loaded = IntentClassifier.load(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+    texts = ["zorblat?", "how much is the vantory one"]
+    vectors = encoder.encode(texts)
+    assert loaded.lexical_weight == 0.5
+    assert np.allclose(loaded.probabilities(vectors, texts), blended.probabilities(vectors, texts), atol=1e-6)
+
+
+def test_load_refuses_a_damaged_lexical_file(
+    blended: IntentClassifier, tmp_path: Path, encoder: TextEncoder
+) -> None:
+    blended.save(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+    (tmp_path / "lexical.npz").write_bytes(b"not an npz")
+    with pytest.raises(ArtifactError, match=r"lexical\.npz: cannot be read"):
+        IntentClassifier.load(tmp_path, model_name=encoder.name, dimension=encoder.dimension)
+
+
+def test_lexical_blend_needs_the_texts(encoder: TextEncoder) -> None:
+    with pytest.raises(ValueError, match="needs the texts"):
+        IntentClassifier.fit(encoder.encode(["a", "b", "c"]), ["x", "y", "z"], lexical_weight=0.5)

@@ -1,0 +1,102 @@
+"""Lexical intent evidence: character n-gram TF-IDF with logistic regression, to sit beside the embeddings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.artifacts import ArtifactError
+
+# Character n-grams inside word boundaries: they catch the keywords that tell close intents apart
+# ("arrive" / "delivery estimate") and survive the typos that split a word into unknown tokens.
+NGRAMS = (2, 5)
+LEXICAL_FILE = "lexical.npz"
+
+
+def softmax_weights(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted sklearn LogisticRegression's weights as one row per class, float32."""
+    coef = np.asarray(model.coef_, dtype=np.float32)
+    intercept = np.asarray(model.intercept_, dtype=np.float32)
+    if coef.shape[0] == 1:
+        # sklearn keeps one row for two classes; softmax over [0, w] is the same sigmoid.
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([np.zeros_like(intercept), intercept])
+    return coef, intercept
+
+
+def _vectorizer(vocabulary: dict[str, int] | None = None) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary
+    )
+
+
+@dataclass(frozen=True)
+class LexicalClassifier:
+    """TF-IDF weights and a multinomial logistic regression over them; plain arrays, no pickle."""
+
+    labels: tuple[str, ...]
+    ngrams: tuple[str, ...]  # the vocabulary, in column order
+    idf: np.ndarray  # (features,)
+    coef: np.ndarray  # (labels, features)
+    intercept: np.ndarray  # (labels,)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], labels: Sequence[str], *, c: float = 30.0) -> LexicalClassifier:
+        """Train on raw texts; classes are balanced as in the embeddings' classifier."""
+        from sklearn.linear_model import LogisticRegression
+
+        names = sorted(set(labels))
+        if len(names) < 2:
+            raise ValueError("a lexical classifier needs examples of at least two intents")
+        vectorizer = _vectorizer()
+        features = vectorizer.fit_transform(list(texts))
+        index = {name: i for i, name in enumerate(names)}
+        model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+        model.fit(features, np.array([index[label] for label in labels]))
+        coef, intercept = softmax_weights(model)
+        vocabulary = vectorizer.vocabulary_
+        ngrams = tuple(sorted(vocabulary, key=vocabulary.__getitem__))
+        return cls(tuple(names), ngrams, np.asarray(vectorizer.idf_, dtype=np.float32), coef, intercept)
+
+    @cached_property
+    def _features(self) -> Any:
+        vectorizer = _vectorizer({ngram: i for i, ngram in enumerate(self.ngrams)})
+        vectorizer.idf_ = self.idf
+        return vectorizer
+
+    def log_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Log-softmax over `labels`, one row per text."""
+        logits = np.asarray(self._features.transform(list(texts)) @ self.coef.T) + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        return np.asarray(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
+
+    def save(self, directory: Path) -> None:
+        np.savez(
+            directory / LEXICAL_FILE,
+            labels=np.array(json.dumps(list(self.labels))),
+            ngrams=np.array(json.dumps(list(self.ngrams))),
+            idf=self.idf,
+            coef=self.coef,
+            intercept=self.intercept,
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalClassifier:
+        try:
+            with np.load(directory / LEXICAL_FILE, allow_pickle=False) as saved:
+                labels = tuple(json.loads(str(saved["labels"])))
+                ngrams = tuple(json.loads(str(saved["ngrams"])))
+                idf, coef, intercept = saved["idf"], saved["coef"], saved["intercept"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ArtifactError(f"{directory / LEXICAL_FILE}: cannot be read ({exc})") from exc
+        if coef.shape != (len(labels), len(ngrams)) or idf.shape != (len(ngrams),):
+            raise ArtifactError(f"{directory / LEXICAL_FILE}: weights do not match its vocabulary")
+        return cls(labels, ngrams, idf, coef, intercept)
