@@ -123,6 +123,8 @@ class OnnxEncoder(CachedEncoder):
                 if not _is_current(self._directory, expected):
                     _export(source, self._directory, expected)
                     self.exported = True
+                    if self._tuned_suffix:
+                        _remove_other_tunings(self._cache_dir, keep=self._directory)
                 self._runtime = _Runtime.open(self.model_path, source, self._threads)
             return self._runtime
 
@@ -284,6 +286,15 @@ def _export(source: Path, directory: Path, expected: dict[str, Any]) -> None:
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remove_other_tunings(cache_dir: Path, *, keep: Path) -> None:
+    """Delete the exports of earlier tunings (about 90 MB each): every re-tuning would otherwise leave one
+    behind. A process still serving one has its model in memory; restarted, it would export it again."""
+    for directory in cache_dir.glob("all-minilm-l6-v2-*-tuned-*"):
+        if directory != keep and directory.is_dir():
+            log.info("removing %s, the ONNX export of an earlier tuning", directory)
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _export_plain(source: Path, target: Path) -> None:

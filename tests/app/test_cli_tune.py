@@ -62,7 +62,13 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     assert manifest["params"]["objective"] == "softmax"
     assert manifest["steps"] == manifest["planned_steps"] > 1
 
-    # The default backend exports the tuned weights to ONNX, beside (not over) the packaged model's export.
+    # The default backend exports the tuned weights to ONNX, beside (not over) the packaged model's export,
+    # and removes the export of an earlier tuning.
+    packaged_export = tmp_path / "cache" / "models" / "all-minilm-l6-v2-fp32" / "model.onnx"
+    earlier_tuning = tmp_path / "cache" / "models" / "all-minilm-l6-v2-fp32-tuned-0123456789ab" / "model.onnx"
+    for placeholder in (packaged_export, earlier_tuning):
+        placeholder.parent.mkdir(parents=True)
+        placeholder.write_bytes(b"an earlier export")
     served = make_encoder(Settings(encoder_model_dir=out, vector_cache_dir=tmp_path / "cache"))
     assert served.name == f"{model_identity(out)}@onnx-fp32" and is_tuned(served.name)
     assert policy_for(served.name) == TUNED_POLICY != PolicyConfig()
@@ -75,6 +81,9 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     # the tuned weights: its vectors are torch's on the tuned model, far closer than the packaged model's.
     assert np.max(np.abs(torch_vectors - encoder.encode(TEXTS))) > 1e-3
     assert np.max(np.abs(onnx_vectors - torch_vectors)) < 1e-4
+    assert packaged_export.read_bytes() == b"an earlier export"
+    assert not earlier_tuning.parent.exists()
+    assert served.model_path.parent.parent == packaged_export.parent.parent
 
 
 def test_a_model_tuned_again_gets_a_new_name(tmp_path: Path) -> None:
