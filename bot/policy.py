@@ -176,17 +176,24 @@ def decide(
         strongest = max([f.confidence for f in u.sensitive] + [top.confidence, complaint, anger])
         return handoff(reasons, strongest if u.sensitive or not u.personal_data else 1.0)
 
-    if top.name == "spam" and top.confidence >= config.intent_threshold:
+    confidences = candidate_confidences(u, config)
+    chosen = max(range(len(confidences)), key=confidences.__getitem__) if confidences else None
+    confidence = confidences[chosen] if chosen is not None else 0.0
+
+    # Links and "check my ..." read like spam, but a message that an entry answers with confidence is a
+    # customer's question ("whats ur official website, want to check a link in a text"): ignored, it
+    # would get no reply at all.
+    if (
+        top.name == "spam"
+        and top.confidence >= config.intent_threshold
+        and confidence < config.answer_threshold
+    ):
         return Decision(Action.IGNORE, round(top.confidence, 4), ("spam",), intent=top.name)
 
     # Our entries describe our products: stated in reply to a question about another company's,
     # they would pass its policy off as ours. A person answers those.
     if u.other_companies:
         return handoff([f"other_company:{name}" for name in u.other_companies], 1.0)
-
-    confidences = candidate_confidences(u, config)
-    chosen = max(range(len(confidences)), key=confidences.__getitem__) if confidences else None
-    confidence = confidences[chosen] if chosen is not None else 0.0
     if (
         top.name in SMALL_TALK
         and top.confidence >= config.intent_threshold

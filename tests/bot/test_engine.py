@@ -75,6 +75,14 @@ def test_ignored(demo_engine: AnswerEngine, text: str, reason: str) -> None:
     assert decision.reasons == (reason,)
 
 
+def test_a_question_about_links_is_answered_not_ignored_as_spam(demo_engine: AnswerEngine) -> None:
+    # The classifier's likeliest intent for it is spam (links, "check"), but an entry answers it.
+    text = "@KestrelMobile whats ur official website, want to check a link in a text"
+    assert demo_engine.understand([text])[0].top_intent.name == "spam"
+    decision = demo_engine.decide(text)
+    assert (decision.action, decision.faq_id) == (Action.ANSWER, "scam-texts")
+
+
 def test_out_of_scope_is_not_answered_from_the_faq(demo_engine: AnswerEngine) -> None:
     decision = demo_engine.decide("what is the capital of peru?")
     assert decision.action is Action.HANDOFF
