@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from bot.artifacts import ArtifactError, read_manifest, write_manifest
-from bot.lexical import LexicalClassifier, softmax_weights
+from bot.lexical import LEXICAL_FILE, LexicalClassifier, softmax_weights
 from bot.types import IntentScore
 
 KIND = "intent-classifier"
@@ -105,6 +105,8 @@ class IntentClassifier:
         np.savez(directory / _WEIGHTS, coef=self.coef, intercept=self.intercept)
         if self.lexical is not None:
             self.lexical.save(directory)
+        else:  # a blend saved here before must not outlive the model it belonged to
+            (directory / LEXICAL_FILE).unlink(missing_ok=True)
         write_manifest(
             directory,
             kind=KIND,

@@ -174,6 +174,8 @@ def test_nlu_train_blends_character_ngrams_unless_told_not_to(env: dict[str, str
     data = write_nlu(tmp_path / "nlu.yml", examples)
     blended, plain = tmp_path / "blended", tmp_path / "plain"
     assert run_cli(["nlu", "train", str(data), "--out", str(blended)], env).returncode == 0
+    # Trained again without the blend, over a blended model: nothing of the old blend is left.
+    assert run_cli(["nlu", "train", str(data), "--out", str(plain)], env).returncode == 0
     result = run_cli(["nlu", "train", str(data), "--out", str(plain), "--lexical-weight", "0"], env)
     assert result.returncode == 0, result.stderr
     assert json.loads((blended / "manifest.json").read_text())["lexical_weight"] == 0.4
