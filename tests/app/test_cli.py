@@ -183,10 +183,14 @@ def test_nlu_train_blends_character_ngrams_unless_told_not_to(env: dict[str, str
     assert json.loads((plain / "manifest.json").read_text())["lexical_weight"] == 0.0
     assert not (plain / "lexical.npz").exists()
     line = '{"id": 7, "text": "roamin in itally"}\n'
+    confidences = []
     for model in (blended, plain):
         result = run_cli(["nlu", "predict", "--model", str(model)], env, line)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["intent"] == "roaming"
+        confidences.append(json.loads(result.stdout)["confidence"])
+    # The same embeddings' classifier in both: only the n-grams, read by predict, tell them apart.
+    assert confidences[0] != confidences[1]
     result = run_cli(["nlu", "train", str(data), "--out", str(plain), "--lexical-weight", "2"], env)
     assert result.returncode == 2
     assert "--lexical-weight" in result.stderr
