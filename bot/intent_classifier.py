@@ -31,6 +31,12 @@ class IntentClassifier:
     # the texts themselves, so it is used only where they are given.
     lexical: LexicalClassifier | None = None
     lexical_weight: float = 0.0
+    # Labels whose lexical evidence is out of date (entries refitted in place after a publish): for
+    # them, and for labels the lexical classifier never saw, the embeddings' belief stands alone.
+    lexical_stale: frozenset[str] = frozenset()
+    # When set, the blend only decides how the embeddings' probability mass on labels with this prefix
+    # is shared among them (which FAQ entry); the other intents keep the embeddings' own probabilities.
+    lexical_within: str = ""
 
     @classmethod
     def fit(
@@ -44,6 +50,7 @@ class IntentClassifier:
         class_weight: dict[str, float] | None = None,
         texts: Sequence[str] | None = None,
         lexical_weight: float = 0.0,
+        lexical_within: str = "",
     ) -> IntentClassifier:
         """Train on encoded texts; `balanced` stops big intents drowning small ones, and
         `class_weight` (label -> weight) overrides it where the balance must be set by hand. With
@@ -67,20 +74,41 @@ class IntentClassifier:
                 raise ValueError("a lexical blend needs the texts the vectors were encoded from")
             lexical = LexicalClassifier.fit(texts, labels)
         weight = lexical_weight if lexical is not None else 0.0
-        return cls(tuple(names), coef, intercept, fallback_threshold, lexical, weight)
+        within = lexical_within if lexical is not None else ""
+        return cls(tuple(names), coef, intercept, fallback_threshold, lexical, weight, lexical_within=within)
 
     def probabilities(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """Softmax probabilities, one row per vector, columns in `labels` order; with `texts`, blended
-        with the lexical classifier's (a weighted geometric mean of the two, renormalised)."""
-        logits = vectors @ self.coef.T + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        if self.lexical is not None and texts is not None:
-            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            share = self.lexical_weight
-            logits = (1 - share) * log_p + share * self.lexical.log_probabilities(texts)
-            logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+        with the lexical classifier's (a weighted geometric mean of the two, renormalised), over every
+        label or, with `lexical_within`, only among the labels it names."""
+        log_p = _log_softmax(vectors @ self.coef.T + self.intercept)
+        alone = np.exp(log_p)
+        if self.lexical is None or texts is None:
+            return np.asarray(alone)
+        share = self.lexical_weight
+        lexical = self._aligned_lexical(self.lexical.log_probabilities(texts), log_p)
+        blended = np.exp(_log_softmax((1 - share) * log_p + share * lexical))
+        if not self.lexical_within:
+            return blended
+        inside = np.array([label.startswith(self.lexical_within) for label in self.labels])
+        result = alone.copy()
+        part = blended[:, inside]
+        mass = alone[:, inside].sum(axis=1, keepdims=True)
+        result[:, inside] = part / np.maximum(part.sum(axis=1, keepdims=True), 1e-30) * mass
+        return result
+
+    def _aligned_lexical(self, lexical: np.ndarray, log_p: np.ndarray) -> np.ndarray:
+        """The lexical log-probabilities in `labels` order; where a label has none that is current,
+        the embeddings' own, so the blend leaves that label's belief as it was."""
+        assert self.lexical is not None
+        if self.lexical.labels == self.labels and not self.lexical_stale:
+            return lexical
+        column = {name: i for i, name in enumerate(self.lexical.labels)}
+        aligned = log_p.copy()
+        for i, name in enumerate(self.labels):
+            if name in column and name not in self.lexical_stale:
+                aligned[:, i] = lexical[:, column[name]]
+        return aligned
 
     def rank(self, probabilities: np.ndarray, top: int = 10) -> list[IntentScore]:
         """The `top` intents of one probability row, best first."""
@@ -115,6 +143,7 @@ class IntentClassifier:
             labels=list(self.labels),
             fallback_threshold=self.fallback_threshold,
             lexical_weight=self.lexical_weight,
+            lexical_within=self.lexical_within,
             **extra,
         )
 
@@ -134,4 +163,11 @@ class IntentClassifier:
         lexical = LexicalClassifier.load(directory) if weight > 0 else None
         if lexical is not None and lexical.labels != labels:
             raise ArtifactError(f"{directory}: the lexical weights do not match the manifest's labels")
-        return cls(labels, coef, intercept, float(manifest["fallback_threshold"]), lexical, weight)
+        within = str(manifest.get("lexical_within", "")) if lexical is not None else ""
+        threshold = float(manifest["fallback_threshold"])
+        return cls(labels, coef, intercept, threshold, lexical, weight, lexical_within=within)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))

@@ -65,7 +65,8 @@ class AnswerEngine:
         rankings = self.intents.rank_texts(model_texts, RANKING) if self.intents is not None else None
         vectors = self.encoder.encode(model_texts)
         if rankings is None:
-            rankings = [self.classifier.rank(row, RANKING) for row in self.classifier.probabilities(vectors)]
+            probabilities = self.classifier.probabilities(vectors, texts=model_texts)
+            rankings = [self.classifier.rank(row, RANKING) for row in probabilities]
         found = self.retriever.search(vectors, CANDIDATES)
         sensitive = self.sensitive.detect(texts, vectors)
         return [

@@ -44,7 +44,7 @@ def refit_rows(
             coef[position[name]] = previous.coef[i]
             intercept[position[name]] = previous.intercept[i]
     if not free:
-        return _classifier(previous, names, coef, intercept)
+        return _classifier(previous, names, coef, intercept, changed)
 
     # The fixed rows enter every sample's softmax only through one log-sum-exp, computed once
     # (in float32: it is the one large product, samples x entries x dimension).
@@ -76,12 +76,27 @@ def refit_rows(
     result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
     rows = result.x.reshape(len(free), dimension + 1)
     coef[free], intercept[free] = rows[:, :dimension], rows[:, dimension]
-    return _classifier(previous, names, coef, intercept)
+    return _classifier(previous, names, coef, intercept, changed)
 
 
 def _classifier(
-    previous: IntentClassifier, names: list[str], coef: np.ndarray, intercept: np.ndarray
+    previous: IntentClassifier,
+    names: list[str],
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    changed: Collection[str],
 ) -> IntentClassifier:
+    # The character n-gram classifier is not refitted here (seconds, not milliseconds): the rows just
+    # fitted do without its evidence until the next full build; every other row keeps it.
+    fresh = {name for name in names if name in changed or name not in previous.labels}
+    stale = previous.lexical_stale | fresh
     return IntentClassifier(
-        tuple(names), coef.astype(np.float32), intercept.astype(np.float32), previous.fallback_threshold
+        tuple(names),
+        coef.astype(np.float32),
+        intercept.astype(np.float32),
+        previous.fallback_threshold,
+        previous.lexical,
+        previous.lexical_weight,
+        frozenset(stale) if previous.lexical is not None else frozenset(),
+        previous.lexical_within,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,54 @@ def test_load_refuses_a_damaged_lexical_file(
 def test_lexical_blend_needs_the_texts(encoder: TextEncoder) -> None:
     with pytest.raises(ValueError, match="needs the texts"):
         IntentClassifier.fit(encoder.encode(["a", "b", "c"]), ["x", "y", "z"], lexical_weight=0.5)
+
+
+def test_stale_and_unknown_labels_keep_the_embeddings_belief(
+    blended: IntentClassifier, encoder: TextEncoder
+) -> None:
+    """After a publish refits some rows in place, the blend must not use lexical evidence for them (it
+    was fitted on their old phrasings) nor break on a label the lexical classifier never saw."""
+    texts = ["quixel price", "how much is zorblat"]
+    vectors = encoder.encode(texts)
+    all_stale = replace(blended, lexical_stale=frozenset(blended.labels))
+    assert np.allclose(all_stale.probabilities(vectors, texts), blended.probabilities(vectors), atol=1e-6)
+
+    # A fourth intent added by a publish: its row is new, the lexical classifier knows three labels.
+    added = replace(
+        blended,
+        labels=(*blended.labels, "zzz-new"),
+        coef=np.vstack([blended.coef, blended.coef[:1]]),
+        intercept=np.append(blended.intercept, blended.intercept[0] - 5.0),
+    )
+    rows = added.probabilities(vectors, texts)
+    assert rows.shape == (2, 4) and np.allclose(rows.sum(axis=1), 1.0)
+    # The three known labels still get the lexical evidence: "quixel" stays on top for its text.
+    assert added.labels[int(rows[0].argmax())] == "quixel"
+    known = rows[:, :3] / rows[:, :3].sum(axis=1, keepdims=True)
+    assert not np.allclose(known, blended.probabilities(vectors))
+
+
+def test_blend_within_a_prefix_only_shares_out_that_prefix_s_mass(encoder: TextEncoder) -> None:
+    """The engine blends among FAQ entries only: the conversational intents (small talk, asks for a
+    person, out of scope) keep the embeddings' probabilities, so their thresholds read as before."""
+    examples = {
+        "faq/zorblat": CODES["zorblat"],
+        "faq/quixel": CODES["quixel"],
+        "greeting": ["hello there", "hi", "good morning"],
+    }
+    texts, labels = texts_and_labels(examples)
+    within = IntentClassifier.fit(
+        encoder.encode(texts), labels, texts=texts, lexical_weight=0.5, lexical_within="faq/"
+    )
+    queries = ["quixell price", "hiya"]
+    vectors = encoder.encode(queries)
+    alone, rows = within.probabilities(vectors), within.probabilities(vectors, queries)
+    greeting = within.labels.index("greeting")
+    assert np.allclose(rows[:, greeting], alone[:, greeting], atol=1e-6)
+    assert np.allclose(rows.sum(axis=1), 1.0)
+    faq = [i for i, label in enumerate(within.labels) if label.startswith("faq/")]
+    assert not np.allclose(rows[:, faq], alone[:, faq], atol=1e-3)  # the letters moved it
+    everywhere = replace(within, lexical_within="")
+    assert not np.allclose(
+        everywhere.probabilities(vectors, queries)[:, greeting], alone[:, greeting], atol=1e-3
+    )

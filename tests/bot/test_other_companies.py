@@ -58,7 +58,7 @@ def test_names_from_the_setting() -> None:
 
 
 def test_engine_hands_off_a_question_about_a_competitor(demo_engine: AnswerEngine) -> None:
-    text = "does giffgaff do esims"
+    text = "how do i set up an esim with giffgaff"
     # Without the names our eSIM entry answers it, as if giffgaff's policy were ours.
     assert demo_engine.decide(text).faq_id == "esim-setup"
     engine = replace(demo_engine, other_companies=OtherCompanies(["giffgaff", "EE"]))

@@ -54,6 +54,10 @@ def test_answer_edit_swaps_text_only_and_a_new_phrasing_is_answered(
     assert counting.texts == list(replace(top_up, examples=(*top_up.examples, odd)).phrasings)
     decision = engine.decide(odd)
     assert (decision.action.value, decision.faq_id) == ("answer", "top-up")
+    # The character n-gram evidence stays for every other intent; the refitted one does without it.
+    assert demo_engine.classifier.lexical is not None
+    assert engine.classifier.lexical is demo_engine.classifier.lexical
+    assert engine.classifier.lexical_stale == {"faq/top-up"}
     # Everything else is still answered as by a full build.
     full = build_engine(phrased, encoder, cache_dir=cache_dir)
     for text in ("how do i reset my password", "what's your 5g coverage like", "hello!"):
