@@ -21,6 +21,7 @@ import numpy as np
 
 from bot.encoder import TorchEncoder
 from bot.intent_classifier import IntentClassifier
+from training.augment import augmented
 from training.finetune import Objective, finetune_encoder
 from training.nlu import LEXICAL_WEIGHT
 
@@ -210,6 +211,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=LEXICAL_WEIGHT,
         help="also score each encoder blended with character n-grams at this share (0: off)",
     )
+    parser.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="k-per-intent fine-tuning also sees N word-drop/swap variants of each example (the classifier "
+        "is fitted on the examples alone); give --few-epochs / (N + 1) for the same number of steps",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, default=None, help="where fine-tuned models go")
     args = parser.parse_args(argv)
@@ -270,9 +278,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             else:
                 epochs = args.few_epochs or FEW_SHOT_EPOCHS[objective]
             print(f"{setting}: fine-tuning ({objective}, {epochs:g} epochs)", file=sys.stderr, flush=True)
+            variants = args.augment if shots != "all" else 0
+            tune_texts, tune_labels = augmented(texts, labels, variants, seed=args.seed)
             path, seconds, note = tune(
-                texts,
-                labels,
+                tune_texts,
+                tune_labels,
                 objective=objective,
                 epochs=epochs,
                 seed=args.seed,
@@ -283,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             if shots == "all":
                 note += f", 1 epoch est. {estimate:.0f} s"
+            if variants:
+                note += f", {variants} word variants per example"
             rows.extend(
                 evaluate(
                     setting,
