@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import log_softmax
 
 from bot.artifacts import ArtifactError, read_manifest, write_manifest
 from bot.lexical import LEXICAL_FILE, LexicalClassifier, softmax_weights
@@ -81,21 +83,26 @@ class IntentClassifier:
         """Softmax probabilities, one row per vector, columns in `labels` order; with `texts`, blended
         with the lexical classifier's (a weighted geometric mean of the two, renormalised), over every
         label or, with `lexical_within`, only among the labels it names."""
-        log_p = _log_softmax(vectors @ self.coef.T + self.intercept)
+        log_p = log_softmax(vectors @ self.coef.T + self.intercept, axis=1)
         alone = np.exp(log_p)
         if self.lexical is None or texts is None:
             return np.asarray(alone)
         share = self.lexical_weight
         lexical = self._aligned_lexical(self.lexical.log_probabilities(texts), log_p)
-        blended = np.exp(_log_softmax((1 - share) * log_p + share * lexical))
+        blended = np.exp(log_softmax((1 - share) * log_p + share * lexical, axis=1))
         if not self.lexical_within:
             return blended
-        inside = np.array([label.startswith(self.lexical_within) for label in self.labels])
+        inside = self._within
         result = alone.copy()
         part = blended[:, inside]
         mass = alone[:, inside].sum(axis=1, keepdims=True)
         result[:, inside] = part / np.maximum(part.sum(axis=1, keepdims=True), 1e-30) * mass
         return result
+
+    @cached_property
+    def _within(self) -> np.ndarray:
+        """Which labels the blend decides among (see `lexical_within`)."""
+        return np.array([label.startswith(self.lexical_within) for label in self.labels])
 
     def _aligned_lexical(self, lexical: np.ndarray, log_p: np.ndarray) -> np.ndarray:
         """The lexical log-probabilities in `labels` order; where a label has none that is current,
@@ -166,8 +173,3 @@ class IntentClassifier:
         within = str(manifest.get("lexical_within", "")) if lexical is not None else ""
         threshold = float(manifest["fallback_threshold"])
         return cls(labels, coef, intercept, threshold, lexical, weight, lexical_within=within)
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))

@@ -74,9 +74,10 @@ class LexicalClassifier:
 
     def log_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Log-softmax over `labels`, one row per text."""
+        from scipy.special import log_softmax
+
         logits = np.asarray(self._features.transform(list(texts)) @ self.coef.T) + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        return np.asarray(logits - np.log(np.exp(logits).sum(axis=1, keepdims=True)))
+        return np.asarray(log_softmax(logits, axis=1))
 
     def save(self, directory: Path) -> None:
         np.savez(
