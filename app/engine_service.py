@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,7 @@ from bot.pipeline import AnswerEngine
 from bot.rasa_nlu import RasaNlu
 from bot.replies import Replies
 from bot.types import FaqEntry
-from knowledge_base.answering import build_engine, conversational_examples
+from knowledge_base.answering import build_engine, conversational_examples, train_intent_classifier
 from knowledge_base.index import FaqIndex
 from knowledge_base.live import update_engine, watch
 from knowledge_base.rasa_project import imported_conversational
@@ -58,6 +59,8 @@ class EngineService:
         self._engine: AnswerEngine | None = None
         self.version = -1
         self._build_lock = threading.Lock()
+        self._refit_guard = threading.Lock()  # guards _refitting: at most one background refit runs
+        self._refitting = False
 
     @property
     def engine(self) -> AnswerEngine:
@@ -114,9 +117,44 @@ class EngineService:
                 version,
                 time.perf_counter() - started,
             )
+            self._refit_later(engine)
             return engine
         finally:
             self._build_lock.release()
+
+    def _refit_later(self, engine: AnswerEngine) -> None:
+        """After a publish refitted some entries in place (live in well under a second, but without their
+        character n-gram evidence: see knowledge_base.incremental_fit), fit the whole intent classifier
+        again in the background and swap it in, so they get that evidence back seconds later."""
+        if not engine.classifier.lexical_stale:
+            return
+        with self._refit_guard:
+            if self._refitting:
+                return  # the running refit looks for the newest engine before it stops
+            self._refitting = True
+        threading.Thread(target=self._refit_until_current, name="kb-refit", daemon=True).start()
+
+    def _refit_until_current(self) -> None:
+        while True:
+            with self._refit_guard:
+                engine = self._engine
+                index = engine.retriever if engine is not None else None
+                if engine is None or not engine.classifier.lexical_stale or not isinstance(index, FaqIndex):
+                    self._refitting = False
+                    return
+            try:
+                examples, vectors = self._conversational()
+                # Not cached on disk: every publish would leave a classifier of a few MB behind.
+                classifier = train_intent_classifier(index, examples, vectors, None, self.encoder)
+            except Exception:  # the incremental engine keeps serving; the next publish tries again
+                log.exception("refitting the intent classifier after a publish failed")
+                with self._refit_guard:
+                    self._refitting = False
+                return
+            with self._build_lock:
+                if self._engine is engine:  # a newer publish meanwhile: the loop refits that one instead
+                    self._engine = replace(engine, classifier=classifier)
+                    log.info("intent classifier refitted after a publish")
 
     def preview(self, entries: Sequence[FaqEntry]) -> AnswerEngine:
         """An engine for `entries` built beside the live one, never served (what an edit would change)."""

@@ -1,0 +1,49 @@
+"""The live engine of a process: a publish is answered at once and fully refitted in the background."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from app.db import make_engine, session_factory, transaction, upgrade
+from app.engine_service import EngineService
+from app.settings import Settings
+from bot.encoder import TextEncoder
+from bot.policy import FAQ_PREFIX
+from bot.types import FaqEntry
+from knowledge_base.store import import_entries
+
+
+def test_a_publish_gets_its_ngram_evidence_back_in_the_background(
+    tmp_path: Path, encoder: TextEncoder, cache_dir: Path, demo_entries: list[FaqEntry]
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'webcare.db'}", data_dir=tmp_path, vector_cache_dir=cache_dir
+    )
+    database = make_engine(settings.database_url)
+    upgrade(database)
+    sessions = session_factory(database)
+    entries = demo_entries[:8]
+    with transaction(sessions) as session:
+        import_entries(session, entries=entries)
+    service = EngineService(settings, sessions, encoder)
+    started = service.start()
+    assert started.classifier.lexical is not None and not started.classifier.lexical_stale
+
+    edited = replace(entries[0], examples=(*entries[0].examples, "my login just spins forever, what now"))
+    with transaction(sessions) as session:
+        import_entries(session, entries=[edited])
+    incremental = service.refresh()
+    # Live at once, the edited entry without n-gram evidence for now ...
+    assert incremental.classifier.lexical_stale == {FAQ_PREFIX + edited.id}
+    deadline = time.monotonic() + 120
+    while service.engine.classifier.lexical_stale and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # ... and with it again once the background refit is swapped in, on the same index and version.
+    refitted = service.engine
+    assert not refitted.classifier.lexical_stale
+    assert refitted.classifier.lexical is not None
+    assert refitted.classifier.lexical is not incremental.classifier.lexical
+    assert refitted.retriever is incremental.retriever
+    assert service.refresh() is refitted  # nothing new published: the refitted engine stays
