@@ -86,10 +86,10 @@ def _classifier(
     intercept: np.ndarray,
     changed: Collection[str],
 ) -> IntentClassifier:
-    # The character n-gram classifier is not refitted here (seconds, not milliseconds): the rows just
-    # fitted do without its evidence until the next full build; every other row keeps it.
-    fresh = {name for name in names if name in changed or name not in previous.labels}
-    stale = previous.lexical_stale | fresh
+    # The character n-gram classifier is not refitted here (seconds, not milliseconds): the changed rows do
+    # without its evidence (labels it never saw do anyway) until the whole classifier is refitted in the
+    # background (app.engine_service) or at the next full build; every other row keeps it.
+    stale = previous.lexical_stale | {name for name in names if name in changed}
     return IntentClassifier(
         tuple(names),
         coef.astype(np.float32),

@@ -6,7 +6,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from app.db import make_engine, session_factory, transaction, upgrade
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction
 from app.engine_service import EngineService
 from app.settings import Settings
 from bot.encoder import TextEncoder
@@ -16,14 +18,14 @@ from knowledge_base.store import import_entries
 
 
 def test_a_publish_gets_its_ngram_evidence_back_in_the_background(
-    tmp_path: Path, encoder: TextEncoder, cache_dir: Path, demo_entries: list[FaqEntry]
+    sessions: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    encoder: TextEncoder,
+    cache_dir: Path,
+    demo_entries: list[FaqEntry],
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'webcare.db'}", data_dir=tmp_path, vector_cache_dir=cache_dir
-    )
-    database = make_engine(settings.database_url)
-    upgrade(database)
-    sessions = session_factory(database)
+    settings = Settings(database_url=database_url, data_dir=tmp_path, vector_cache_dir=cache_dir)
     entries = demo_entries[:8]
     with transaction(sessions) as session:
         import_entries(session, entries=entries)
