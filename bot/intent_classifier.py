@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import log_softmax
 
 from bot.artifacts import ArtifactError, read_manifest, write_manifest
-from bot.lexical import LEXICAL_FILE, LexicalClassifier, softmax_weights
+from bot.lexical import LEXICAL_FILE, LexicalClassifier, log_softmax, softmax_weights
 from bot.types import IntentScore
 
 KIND = "intent-classifier"
@@ -83,13 +82,13 @@ class IntentClassifier:
         """Softmax probabilities, one row per vector, columns in `labels` order; with `texts`, blended
         with the lexical classifier's (a weighted geometric mean of the two, renormalised), over every
         label or, with `lexical_within`, only among the labels it names."""
-        log_p = log_softmax(vectors @ self.coef.T + self.intercept, axis=1)
+        log_p = log_softmax(vectors @ self.coef.T + self.intercept)
         alone = np.exp(log_p)
         if self.lexical is None or texts is None:
             return np.asarray(alone)
         share = self.lexical_weight
         lexical = self._aligned_lexical(self.lexical.log_probabilities(texts), log_p)
-        blended = np.exp(log_softmax((1 - share) * log_p + share * lexical, axis=1))
+        blended = np.exp(log_softmax((1 - share) * log_p + share * lexical))
         if not self.lexical_within:
             return blended
         inside = self._within
