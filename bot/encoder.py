@@ -127,7 +127,10 @@ class CachedEncoder:
                 [unique[k] for k in order[start : start + self._batch_size]]
                 for start in range(0, len(order), self._batch_size)
             ]
-            for chunk, raw in zip(chunks, self._embed_chunks(chunks), strict=True):
+            # One text is latency work (the answer API, or a worker with nothing else waiting): the
+            # backend's single-message path may use every thread, where a batch's chunks share them.
+            raws = [self._embed(unique)] if len(unique) == 1 else self._embed_chunks(chunks)
+            for chunk, raw in zip(chunks, raws, strict=True):
                 vectors = _normalise(raw)
                 for text, vector in zip(chunk, vectors, strict=True):
                     self._cache.put(text, vector)
