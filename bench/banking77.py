@@ -103,7 +103,7 @@ def evaluate(
         latencies = []
         for text in list(dict.fromkeys(test[0]))[:latency_n]:
             begin = time.perf_counter()
-            classifier.predict(encoder.encode([text]), top=1, texts=[text])
+            classifier.predict(encoder.encode([text], alone=True), top=1, texts=[text])
             latencies.append((time.perf_counter() - begin) * 1000)
         accuracy = float(np.mean([p == t for p, t in zip(predicted, test[1], strict=True)]))
         f1 = macro_f1(test[1], predicted)

@@ -109,8 +109,10 @@ class CachedEncoder:
         """Raw vectors for each chunk; one after another unless a backend can do better."""
         return [self._embed(chunk) for chunk in chunks]
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for `texts`, in order; cached texts are not encoded again."""
+    def encode(self, texts: Sequence[str], *, alone: bool = False) -> np.ndarray:
+        """Vectors for `texts`, in order; cached texts are not encoded again. `alone`: one message
+        someone is waiting for (the answer API), which the backend may spread over every thread; a
+        batch, even of one (a worker's claim), is throughput work and keeps to the batch path."""
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
@@ -127,9 +129,7 @@ class CachedEncoder:
                 [unique[k] for k in order[start : start + self._batch_size]]
                 for start in range(0, len(order), self._batch_size)
             ]
-            # One text is latency work (the answer API, or a worker with nothing else waiting): the
-            # backend's single-message path may use every thread, where a batch's chunks share them.
-            raws = [self._embed(unique)] if len(unique) == 1 else self._embed_chunks(chunks)
+            raws = [self._embed(unique)] if alone and len(unique) == 1 else self._embed_chunks(chunks)
             for chunk, raw in zip(chunks, raws, strict=True):
                 vectors = _normalise(raw)
                 for text, vector in zip(chunk, vectors, strict=True):

@@ -170,8 +170,8 @@ class _Runtime:
         if len(chunks) == 1:
             # A batch is throughput work (a worker's claim), so even a lone chunk runs on one thread:
             # one message cost 6.3-6.9 ms of CPU there against 8.2-8.8 ms on two, at the same wall
-            # time on a busy machine. One text alone (`encode` calls `_embed`) keeps both threads:
-            # 6.3 against 8.0 ms p50 on an idle AMD EPYC (2026-11-30).
+            # time on a busy machine. A message encoded alone (`encode(..., alone=True)`: the answer
+            # API) keeps both threads: 6.3 against 8.0 ms p50 on an idle AMD EPYC (2026-11-30).
             return [self._run(self.chunk_session, chunks[0])]
         # Threads made here inherit the caller's CPU priority (a worker's lowered niceness).
         with ThreadPoolExecutor(max_workers=min(self.threads, len(chunks))) as pool:

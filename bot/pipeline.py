@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cpu_threads import single_threaded_blas
-from bot.encoder import TextEncoder
+from bot.encoder import CachedEncoder, TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.other_companies import OtherCompanies
 from bot.personal_data import find_personal_data
@@ -54,8 +54,9 @@ class AnswerEngine:
     def __post_init__(self) -> None:
         single_threaded_blas()  # the engine's matrix products are small; see bot.cpu_threads
 
-    def understand(self, texts: Sequence[str]) -> list[Understanding]:
-        """Understand a batch of messages with one encoder call."""
+    def understand(self, texts: Sequence[str], *, waiting: bool = False) -> list[Understanding]:
+        """Understand a batch of messages with one encoder call; `waiting`: someone waits for this one
+        message, so its encoding may use every thread (a batch shares them out)."""
         signals = [read_signals(text) for text in texts]
         # The models see the text without @mentions and links; patterns see everything.
         model_texts = [s.clean or text for s, text in zip(signals, texts, strict=True)]
@@ -63,7 +64,10 @@ class AnswerEngine:
             model_texts = [self.normalise(text) for text in model_texts]
         # An external NLU is asked first: when it is down, nothing else needs computing.
         rankings = self.intents.rank_texts(model_texts, RANKING) if self.intents is not None else None
-        vectors = self.encoder.encode(model_texts)
+        if waiting and isinstance(self.encoder, CachedEncoder):
+            vectors = self.encoder.encode(model_texts, alone=True)
+        else:
+            vectors = self.encoder.encode(model_texts)
         if rankings is None:
             probabilities = self.classifier.probabilities(vectors, texts=model_texts)
             rankings = [self.classifier.rank(row, RANKING) for row in probabilities]
@@ -85,15 +89,19 @@ class AnswerEngine:
         ]
 
     def decide_many(
-        self, texts: Sequence[str], contexts: Sequence[ConversationContext] | None = None
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[ConversationContext] | None = None,
+        *,
+        waiting: bool = False,
     ) -> list[Decision]:
-        """Decisions for a batch of messages, in order."""
+        """Decisions for a batch of messages, in order (`waiting`: see `understand`)."""
         contexts = contexts or [ConversationContext()] * len(texts)
         return [
             decide(u, context=c, retriever=self.retriever, config=self.config, replies=self.replies)
-            for u, c in zip(self.understand(texts), contexts, strict=True)
+            for u, c in zip(self.understand(texts, waiting=waiting), contexts, strict=True)
         ]
 
     def decide(self, text: str, context: ConversationContext | None = None) -> Decision:
-        """The decision for one message."""
-        return self.decide_many([text], [context or ConversationContext()])[0]
+        """The decision for one message someone is waiting for (the answer API, the CLI)."""
+        return self.decide_many([text], [context or ConversationContext()], waiting=True)[0]

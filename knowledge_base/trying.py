@@ -45,7 +45,7 @@ class TryResult:
 
 def try_message(engine: AnswerEngine, *, text: str) -> TryResult:
     """What the bot would do with `text` on every channel, with the entries it weighed."""
-    understanding = engine.understand([text])[0]
+    understanding = engine.understand([text], waiting=True)[0]
     confidences = candidate_confidences(understanding, engine.config)
     candidates = tuple(
         ScoredEntry(c.faq_id, c.question, round(c.score, 4), round(p, 4))
