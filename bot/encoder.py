@@ -26,7 +26,9 @@ class TextEncoder(Protocol):
     name: str
     dimension: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], *, alone: bool = False) -> np.ndarray:
+        """`alone`: one message someone is waiting for, which may use every thread (see CachedEncoder)."""
+        ...
 
 
 def packaged_model_dir() -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cpu_threads import single_threaded_blas
-from bot.encoder import CachedEncoder, TextEncoder
+from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.other_companies import OtherCompanies
 from bot.personal_data import find_personal_data
@@ -64,10 +64,7 @@ class AnswerEngine:
             model_texts = [self.normalise(text) for text in model_texts]
         # An external NLU is asked first: when it is down, nothing else needs computing.
         rankings = self.intents.rank_texts(model_texts, RANKING) if self.intents is not None else None
-        if waiting and isinstance(self.encoder, CachedEncoder):
-            vectors = self.encoder.encode(model_texts, alone=True)
-        else:
-            vectors = self.encoder.encode(model_texts)
+        vectors = self.encoder.encode(model_texts, alone=waiting)
         if rankings is None:
             probabilities = self.classifier.probabilities(vectors, texts=model_texts)
             rankings = [self.classifier.rank(row, RANKING) for row in probabilities]

@@ -22,9 +22,9 @@ class CountingEncoder:
     def __init__(self, inner: TextEncoder) -> None:
         self.inner, self.name, self.dimension, self.count = inner, inner.name, inner.dimension, 0
 
-    def encode(self, texts):  # type: ignore[no-untyped-def]
+    def encode(self, texts, *, alone=False):  # type: ignore[no-untyped-def]
         self.count += len(texts)
-        return self.inner.encode(texts)
+        return self.inner.encode(texts, alone=alone)
 
 
 def test_search_finds_by_meaning(encoder: TextEncoder) -> None:

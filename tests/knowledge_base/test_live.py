@@ -23,9 +23,9 @@ class CountingEncoder:
         self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
         self.texts: list[str] = []
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, alone: bool = False) -> np.ndarray:
         self.texts += list(texts)
-        return self.inner.encode(texts)
+        return self.inner.encode(texts, alone=alone)
 
 
 def test_answer_edit_swaps_text_only_and_a_new_phrasing_is_answered(
