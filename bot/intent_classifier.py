@@ -103,17 +103,31 @@ class IntentClassifier:
         """Which labels the blend decides among (see `lexical_within`)."""
         return np.array([label.startswith(self.lexical_within) for label in self.labels])
 
+    @cached_property
+    def _lexical_columns(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(our columns, the lexical classifier's columns) of the labels with current lexical evidence;
+        None when the two classifiers' labels match one for one and none is stale."""
+        assert self.lexical is not None
+        if self.lexical.labels == self.labels and not self.lexical_stale:
+            return None
+        column = {name: i for i, name in enumerate(self.lexical.labels)}
+        pairs = [
+            (i, column[name])
+            for i, name in enumerate(self.labels)
+            if name in column and name not in self.lexical_stale
+        ]
+        ours, theirs = zip(*pairs, strict=True) if pairs else ((), ())
+        return np.array(ours, dtype=np.intp), np.array(theirs, dtype=np.intp)
+
     def _aligned_lexical(self, lexical: np.ndarray, log_p: np.ndarray) -> np.ndarray:
         """The lexical log-probabilities in `labels` order; where a label has none that is current,
         the embeddings' own, so the blend leaves that label's belief as it was."""
-        assert self.lexical is not None
-        if self.lexical.labels == self.labels and not self.lexical_stale:
+        columns = self._lexical_columns
+        if columns is None:
             return lexical
-        column = {name: i for i, name in enumerate(self.lexical.labels)}
+        ours, theirs = columns
         aligned = log_p.copy()
-        for i, name in enumerate(self.labels):
-            if name in column and name not in self.lexical_stale:
-                aligned[:, i] = lexical[:, column[name]]
+        aligned[:, ours] = lexical[:, theirs]
         return aligned
 
     def rank(self, probabilities: np.ndarray, top: int = 10) -> list[IntentScore]:
