@@ -94,9 +94,10 @@ bench-api: $(STAMP)
 bench-banking77: $(STAMP)
 	$(BIN)/python -m bench.banking77
 
-# Webhook-to-reply through real HTTP; add WORKERS=1 for a standalone worker beside the server.
+# Webhook-to-reply through real HTTP; add WORKERS=1 for a standalone worker beside the server, ENCODER=onnx for int8.
 bench-channels: $(STAMP)
-	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0)
+	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0) \
+		--encoder-backend $(or $(ENCODER),onnx-fp32)
 
 $(RASA_STAMP):
 	@test -n "$(RASA_PYTHON)" || (echo "Rasa 3.6 needs Python 3.10: install it, or set RASA_PYTHON=/path/to/python3.10" && false)

@@ -1,6 +1,7 @@
 """Channel benchmark: webhook acknowledgement and webhook-to-send latency, and sustained messages/s.
 
-Run: python -m bench.channels [--database sqlite|postgresql|both] [--seconds 20]
+Run: python -m bench.channels [--database sqlite|postgresql|both] [--seconds 20] [--workers N]
+     [--encoder-backend onnx-fp32|onnx|onnx-int8-ffn|torch]
 
 Real HTTP end to end: signed webhooks into a running `webcare serve` (embedded worker), replies out to
 the fake platform server; every message must be answered (a lost message is reported).
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from app.simulation import Sent, collect_replies, load, summary
+from bench.engine import BACKENDS as ENCODER_BACKENDS
 from bench.engine import DEMO_KB, unique_messages
 from knowledge_base.formats import read_kb_file
 from tests.app.channel_stack import SECRETS, channel_stack, fresh_database
@@ -123,6 +125,12 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="standalone `webcare worker` processes; 0 means the worker embedded in `webcare serve`",
     )
+    parser.add_argument(
+        "--encoder-backend",
+        choices=ENCODER_BACKENDS,
+        default="onnx-fp32",
+        help="the server's and workers' WEBCARE_ENCODER_BACKEND (they do not inherit WEBCARE_ variables)",
+    )
     args = parser.parse_args(argv)
     print("command: python -m bench.channels " + " ".join(argv if argv is not None else sys.argv[1:]))
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -136,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for kind in kinds:
-            extra = {"WEBCARE_EMBEDDED_WORKER": "false"} if args.workers else {}
+            extra = {"WEBCARE_ENCODER_BACKEND": args.encoder_backend}
+            if args.workers:
+                extra["WEBCARE_EMBEDDED_WORKER"] = "false"
             with (
                 fresh_database(kind, workdir) as url,
                 channel_stack(url, workdir / "data", **extra) as (server, fake, env),
