@@ -97,7 +97,7 @@ bench-banking77: $(STAMP)
 # Webhook-to-reply through real HTTP; add WORKERS=1 for a standalone worker beside the server, ENCODER=onnx for int8.
 bench-channels: $(STAMP)
 	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0) \
-		--encoder-backend $(or $(ENCODER),onnx-fp32)
+		$(if $(ENCODER),--encoder-backend $(ENCODER))
 
 $(RASA_STAMP):
 	@test -n "$(RASA_PYTHON)" || (echo "Rasa 3.6 needs Python 3.10: install it, or set RASA_PYTHON=/path/to/python3.10" && false)

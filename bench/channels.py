@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from app.settings import Settings
 from app.simulation import Sent, collect_replies, load, summary
 from bench.engine import BACKENDS as ENCODER_BACKENDS
 from bench.engine import DEMO_KB, unique_messages
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--encoder-backend",
         choices=ENCODER_BACKENDS,
-        default="onnx-fp32",
+        default=Settings.model_fields["encoder_backend"].default,
         help="the server's and workers' WEBCARE_ENCODER_BACKEND (they do not inherit WEBCARE_ variables)",
     )
     args = parser.parse_args(argv)
