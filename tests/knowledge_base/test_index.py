@@ -11,20 +11,10 @@ from bot.artifacts import ArtifactError
 from bot.encoder import TextEncoder
 from bot.types import FaqEntry
 from knowledge_base.index import KEEP_PHRASING_VECTORS, PHRASING_VECTORS, FaqIndex
+from tests.knowledge_base.recording_encoder import RecordingEncoder
 
 ROAM = FaqEntry("roaming", "Can I use my phone abroad?", "Yes.", ("roaming charges", "data in spain"))
 BILL = FaqEntry("bill", "When is my bill due?", "On the 1st.", ("payment date",))
-
-
-class CountingEncoder:
-    """Wraps the real encoder to count how many texts it was asked to encode."""
-
-    def __init__(self, inner: TextEncoder) -> None:
-        self.inner, self.name, self.dimension, self.count = inner, inner.name, inner.dimension, 0
-
-    def encode(self, texts, *, alone=False):  # type: ignore[no-untyped-def]
-        self.count += len(texts)
-        return self.inner.encode(texts, alone=alone)
 
 
 def test_search_finds_by_meaning(encoder: TextEncoder) -> None:
@@ -35,16 +25,16 @@ def test_search_finds_by_meaning(encoder: TextEncoder) -> None:
 
 
 def test_answer_edit_reencodes_nothing_and_new_phrasing_only_that_entry(encoder: TextEncoder) -> None:
-    counting = CountingEncoder(encoder)
-    index = FaqIndex.build([ROAM, BILL], counting)
-    built = counting.count
+    recording = RecordingEncoder(encoder)
+    index = FaqIndex.build([ROAM, BILL], recording)
+    built = len(recording.texts)
     edited = FaqEntry("bill", "When is my bill due?", "On the 2nd now.", ("payment date",))
-    assert index.upsert([ROAM, edited], counting) == 0
-    assert counting.count == built
+    assert index.upsert([ROAM, edited], recording) == 0
+    assert len(recording.texts) == built
     assert index.entry("bill").answer == "On the 2nd now."  # type: ignore[union-attr]
     rephrased = FaqEntry("bill", "When is my bill due?", "On the 2nd now.", ("payment date", "due date"))
-    assert index.upsert([rephrased], counting) == 1
-    assert counting.count == built + len(rephrased.phrasings)
+    assert index.upsert([rephrased], recording) == 1
+    assert len(recording.texts) == built + len(rephrased.phrasings)
     hit = index.search(encoder.encode(["due date"]), k=1)[0][0]
     assert hit.faq_id == "bill"
     assert hit.score > 0.99
@@ -76,19 +66,19 @@ def test_load_refuses_a_tampered_index(tmp_path: Path, encoder: TextEncoder) -> 
 def test_a_rebuild_of_the_same_phrasings_reads_their_vectors_from_the_cache(
     tmp_path: Path, encoder: TextEncoder
 ) -> None:
-    counting = CountingEncoder(encoder)
-    first = FaqIndex.build([ROAM, BILL], counting, cache_dir=tmp_path)
-    encoded = counting.count
+    recording = RecordingEncoder(encoder)
+    first = FaqIndex.build([ROAM, BILL], recording, cache_dir=tmp_path)
+    encoded = len(recording.texts)
     assert encoded == len(ROAM.phrasings) + len(BILL.phrasings)
-    again = FaqIndex.build([ROAM, BILL], counting, cache_dir=tmp_path)  # a restart: nothing encoded
-    assert counting.count == encoded
+    again = FaqIndex.build([ROAM, BILL], recording, cache_dir=tmp_path)  # a restart: nothing encoded
+    assert len(recording.texts) == encoded
     query = encoder.encode(["data in spain"])
     assert again.search(query, 2) == first.search(query, 2)
     # Every other knowledge-base state gets its own file; only the newest few are kept.
     for n in range(KEEP_PHRASING_VECTORS + 2):
         FaqIndex.build(
             [ROAM, FaqEntry("bill", "When is my bill due?", "x", (f"payment date {n}",))],
-            counting,
+            recording,
             cache_dir=tmp_path,
         )
     assert len(list(tmp_path.glob(f"{PHRASING_VECTORS}-*.npy"))) == KEEP_PHRASING_VECTORS

@@ -14,24 +14,13 @@ from bot.types import FaqEntry
 from knowledge_base.answering import build_engine, conversational_examples
 from knowledge_base.index import FaqIndex
 from knowledge_base.live import update_engine
-
-
-class CountingEncoder:
-    """The real encoder, counting the texts it is asked to encode."""
-
-    def __init__(self, inner: TextEncoder) -> None:
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
-        self.texts: list[str] = []
-
-    def encode(self, texts: Sequence[str], *, alone: bool = False) -> np.ndarray:
-        self.texts += list(texts)
-        return self.inner.encode(texts, alone=alone)
+from tests.knowledge_base.recording_encoder import RecordingEncoder
 
 
 def test_answer_edit_swaps_text_only_and_a_new_phrasing_is_answered(
     demo_engine: AnswerEngine, demo_entries: list[FaqEntry], encoder: TextEncoder, cache_dir: Path
 ) -> None:
-    counting = CountingEncoder(encoder)
+    recording = RecordingEncoder(encoder)
 
     def build(entries: Sequence[FaqEntry], index: FaqIndex) -> AnswerEngine:
         raise AssertionError("a full build was not needed")
@@ -41,8 +30,8 @@ def test_answer_edit_swaps_text_only_and_a_new_phrasing_is_answered(
 
     top_up = next(e for e in demo_entries if e.id == "top-up")
     edited = [replace(e, answer="Top up in the app.") if e.id == "top-up" else e for e in demo_entries]
-    engine = update_engine(demo_engine, edited, counting, build, conversational)
-    assert counting.texts == []
+    engine = update_engine(demo_engine, edited, recording, build, conversational)
+    assert recording.texts == []
     assert engine.classifier is demo_engine.classifier
     assert engine.decide("how do i top up my pay as you go phone?").reply == "Top up in the app."
     assert demo_engine.decide("how do i top up my pay as you go phone?").reply == top_up.answer  # untouched
@@ -50,8 +39,8 @@ def test_answer_edit_swaps_text_only_and_a_new_phrasing_is_answered(
     odd = "my phone's wallet is empty, chuck some quid on it"
     assert demo_engine.decide(odd).faq_id != "top-up"
     phrased = [replace(e, examples=(*e.examples, odd)) if e.id == "top-up" else e for e in edited]
-    engine = update_engine(engine, phrased, counting, build, conversational)
-    assert counting.texts == list(replace(top_up, examples=(*top_up.examples, odd)).phrasings)
+    engine = update_engine(engine, phrased, recording, build, conversational)
+    assert recording.texts == list(replace(top_up, examples=(*top_up.examples, odd)).phrasings)
     decision = engine.decide(odd)
     assert (decision.action.value, decision.faq_id) == ("answer", "top-up")
     # The character n-gram evidence stays for every other intent; the refitted one does without it.
