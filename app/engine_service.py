@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 def make_encoder(settings: Settings) -> TextEncoder:
     """The encoder the settings ask for (loaded lazily on first use)."""
-    if settings.encoder_backend.startswith("onnx"):
-        from bot.onnx_encoder import BACKENDS, OnnxEncoder
+    from bot.onnx_encoder import BACKENDS, OnnxEncoder
 
+    if settings.encoder_backend in BACKENDS:
         quantisation = BACKENDS[settings.encoder_backend]
         return OnnxEncoder(
             cache_dir=settings.models_dir, model_dir=settings.encoder_model_dir, quantisation=quantisation

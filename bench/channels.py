@@ -1,7 +1,7 @@
 """Channel benchmark: webhook acknowledgement and webhook-to-send latency, and sustained messages/s.
 
 Run: python -m bench.channels [--database sqlite|postgresql|both] [--seconds 20] [--workers N]
-     [--encoder-backend onnx-fp32|onnx|onnx-int8-ffn|torch]
+     [--encoder-backend onnx-fp32|openvino|onnx|onnx-int8-ffn|torch]
 
 Real HTTP end to end: signed webhooks into a running `webcare serve` (embedded worker), replies out to
 the fake platform server; every message must be answered (a lost message is reported).

@@ -257,7 +257,9 @@ def render(results: dict[str, Measures], args: argparse.Namespace) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__)
     parser.add_argument(
-        "--backends", default="torch,onnx-fp32,onnx", help=f"comma-separated, from {', '.join(BACKENDS)}"
+        "--backends",
+        default="torch,onnx-fp32,openvino,onnx",
+        help=f"comma-separated, from {', '.join(BACKENDS)}",
     )
     parser.add_argument("--n", type=int, default=2000, help="distinct messages for the throughput test")
     parser.add_argument("--batch", type=int, default=64, help="messages per decide_many call")

@@ -79,8 +79,10 @@ def test_one_text_at_a_time_is_as_close_to_torch(models_dir: Path, encoder: Text
 
 @pytest.mark.parametrize(
     ("quantisation", "min_cosine"),
-    # fp32 is the default backend and must give torch's vectors; int8-ffn is int8 on a third of them.
-    [("fp32", 0.9999), ("int8-ffn", MIN_COSINE)],
+    # fp32 is the default backend and must give torch's vectors; int8-ffn is int8 on a third of them;
+    # bf16 (OpenVINO) sums its products in fp32: lowest 0.99995 here on a Xeon with AMX, 1.0 where the
+    # CPU has no bf16 and OpenVINO runs fp32.
+    [("fp32", 0.9999), ("int8-ffn", MIN_COSINE), ("bf16", 0.9995)],
 )
 def test_other_quantisations_are_close_to_torch(
     models_dir: Path, encoder: TextEncoder, quantisation: str, min_cosine: float
@@ -89,9 +91,12 @@ def test_other_quantisations_are_close_to_torch(
     reference = encoder.encode(TEXTS)
     batched = onnx.encode(TEXTS)  # five runs of 4 texts, side by side on one-thread sessions
     one_by_one = np.vstack([onnx.encode([text]) for text in TEXTS])
-    assert _cosines(batched, reference).min() >= min_cosine
-    assert _cosines(one_by_one, reference).min() >= min_cosine
+    alone = np.vstack([onnx.encode([text], alone=True) for text in TEXTS])  # the answer API's path
+    for vectors in (batched, one_by_one, alone):
+        assert _cosines(vectors, reference).min() >= min_cosine
     manifest = json.loads((onnx.model_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    if quantisation == "bf16":  # OpenVINO reads the plain graph, without ONNX Runtime's own operators
+        assert manifest["fused_operators"] == {} and onnx.name.endswith(("@openvino-bf16", "@openvino-f32"))
     if quantisation == "int8-ffn":  # only the six feed-forward up-projections are int8
         assert len(manifest["fp32_nodes"]) == 12
         assert not any("intermediate" in name for name in manifest["fp32_nodes"])
