@@ -164,12 +164,12 @@ class _Runtime:
             from bot.openvino_model import OpenVinoModel
 
             # OpenVINO prepares its kernels per input shape: lengths rounded up to 8 reuse them more
-            # (2.5-2.8 ms of CPU per message against 3.2-3.5 unrounded; padding is masked out).
+            # (3.9-4.1 ms of CPU per dev-set message alone against 4.8-5.4 unrounded; padding is masked out).
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]", pad_to_multiple_of=8)
             # A batch's runs go side by side on one thread each (a stream per core: 874 texts/s in runs of
             # 4 from two callers on 2 cores, against 340 with one stream, 600-630 with one of two
-            # threads). A message alone runs on a one-thread model of its own: with streams, handing it
-            # to a stream's thread added 1-3 ms of latency.
+            # threads). A message alone runs on a one-thread model of its own: handed to a stream's thread
+            # it took 6.7 ms p50 in bench.engine, against 2.6 on its own model.
             alone = OpenVinoModel(model_path, streams=1)
             side_by_side = OpenVinoModel(model_path, streams=threads) if threads > 1 else alone
             return cls(alone, side_by_side, tokenizer, threads)

@@ -32,12 +32,11 @@ class OpenVinoModel:
         import openvino as ov
 
         core = ov.Core()
-        self.precision = cpu_precision()
         self._compiled = core.compile_model(
             core.read_model(str(model_path)),
             "CPU",
             {
-                "INFERENCE_PRECISION_HINT": self.precision,
+                "INFERENCE_PRECISION_HINT": cpu_precision(),
                 "NUM_STREAMS": streams,
                 "INFERENCE_NUM_THREADS": streams,
                 "PERFORMANCE_HINT": "LATENCY",
