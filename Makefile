@@ -94,7 +94,7 @@ bench-api: $(STAMP)
 bench-banking77: $(STAMP)
 	$(BIN)/python -m bench.banking77
 
-# Webhook-to-reply through real HTTP; add WORKERS=1 for a standalone worker beside the server, ENCODER=onnx for int8.
+# Webhook-to-reply through real HTTP; WORKERS=1 adds a standalone worker, ENCODER=onnx (int8) or openvino (bf16).
 bench-channels: $(STAMP)
 	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0) \
 		$(if $(ENCODER),--encoder-backend $(ENCODER))

@@ -141,11 +141,12 @@ class OnnxEncoder(CachedEncoder):
 
 @dataclass(frozen=True)
 class _Runtime:
-    """ONNX Runtime sessions with their tokenizer; all are safe to share between threads.
+    """The compiled models (ONNX Runtime sessions, or OpenVINO for bf16) with their tokenizer; all are
+    safe to share between threads.
 
-    One message runs on `session`, which spreads the work over every thread. A batch runs its
-    chunks side by side on `chunk_session`, one thread each: on 2 cores two one-thread
-    runs at once encoded 8-10% more texts per second than the two-thread session one chunk
+    One message runs on `session` (on ONNX Runtime spread over every thread; on OpenVINO one thread, see
+    `open`). A batch runs its chunks side by side on `chunk_session`, one thread each: on 2 cores two
+    one-thread runs at once encoded 8-10% more texts per second than the two-thread session one chunk
     after another, since a small model's layers leave threads waiting on each other.
     """
 
