@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -31,21 +32,35 @@ def platform() -> Iterator[FakePlatform]:
 
 
 @pytest.fixture
-def worker(
+def make_worker(
     sessions: sessionmaker[Session], demo_engine: AnswerEngine, platform: FakePlatform
-) -> Iterator[Worker]:
+) -> Iterator[Callable[..., Worker]]:
+    """Workers sending to the fake platform, closed at the end of the test."""
     platform.clear()
+    made: list[Worker] = []
     with httpx.Client(timeout=10) as client:
-        worker = Worker(
-            sessions,
-            engine=lambda: demo_engine,
-            adapters=make_adapters(SECRETS),
-            client=client,
-            api_urls={"graph": platform.url, "x": platform.url},
-            config=WorkerConfig(name="test-worker", niceness=0),
-        )
-        yield worker
-        worker.close()
+
+        def make(**config: Any) -> Worker:
+            made.append(
+                Worker(
+                    sessions,
+                    engine=lambda: demo_engine,
+                    adapters=make_adapters(SECRETS),
+                    client=client,
+                    api_urls={"graph": platform.url, "x": platform.url},
+                    config=WorkerConfig(**{"name": "test-worker", "niceness": 0, **config}),
+                )
+            )
+            return made[-1]
+
+        yield make
+        for worker in made:
+            worker.close()
+
+
+@pytest.fixture
+def worker(make_worker: Callable[..., Worker]) -> Worker:
+    return make_worker()
 
 
 def _receive(sessions: sessionmaker[Session], channel: str, text: str, *, kind: str = "dm") -> str:
@@ -112,3 +127,44 @@ def test_a_failed_piece_sends_the_rest_back_behind_it(
         time.sleep(0.2)
     sent = [r["path"] for r in platform.requests() if _accepted(r) and r["kind"] == "send"]
     assert sent[0] == TWEETS and len(sent) == 2  # public first, as queued; nothing twice
+
+
+def _jobs(sessions: sessionmaker[Session], kind: str) -> list[tuple[str, str]]:
+    """(status, worker) of every job of `kind`, oldest first."""
+    with sessions() as session:
+        rows = session.execute(
+            select(JobRow.status, JobRow.worker).where(JobRow.kind == kind).order_by(JobRow.id)
+        )
+    return [(status, worker) for status, worker in rows]
+
+
+def test_the_next_batch_is_claimed_while_this_one_is_handled_and_given_back_on_close(
+    sessions: sessionmaker[Session], make_worker: Callable[..., Worker]
+) -> None:
+    first = make_worker(name="first", batch_size=1)
+    _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
+    _receive(sessions, "whatsapp", "what does roaming in the EU cost?")
+    assert first.run_once()
+    assert _outbox(sessions) == [("sent", "dm")]  # the first message answered
+    assert _jobs(sessions, "handle") == [("done", "first"), ("running", "first")]  # the second claimed ahead
+    first.close()  # e.g. on shutdown: the claimed batch goes back at once, not after its lease
+    assert _jobs(sessions, "handle") == [("done", "first"), ("queued", "first")]
+    second = make_worker(name="second", batch_size=1)
+    assert second.run_once()
+    assert _outbox(sessions) == [("sent", "dm"), ("sent", "dm")]
+    assert _jobs(sessions, "handle") == [("done", "first"), ("done", "second")]
+    assert not second.run_once()
+
+
+def test_a_batch_claimed_ahead_is_handled_in_the_next_round(
+    sessions: sessionmaker[Session], make_worker: Callable[..., Worker]
+) -> None:
+    worker = make_worker(batch_size=2)
+    for text in ("how do i top up?", "what does roaming cost?", "can i keep my number?", "hello"):
+        _receive(sessions, "messenger", text)
+    assert worker.run_once()
+    assert [status for status, _ in _jobs(sessions, "handle")] == ["done", "done", "running", "running"]
+    assert worker.run_once()
+    assert [status for status, _ in _jobs(sessions, "handle")] == ["done"] * 4
+    assert [status for status, _ in _outbox(sessions)] == ["sent"] * 4
+    assert not worker.run_once()
