@@ -152,23 +152,19 @@ class Worker:
 
     def _send_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                self.config.send_concurrency,
-                thread_name_prefix="webcare-send",
-                initializer=lower_this_thread,
-                initargs=(self.config.niceness,),
-            )
+            self._pool = self._threads(self.config.send_concurrency, "webcare-send")
         return self._pool
 
     def _decide_pool(self) -> ThreadPoolExecutor:
         if self._decider is None:
-            self._decider = ThreadPoolExecutor(
-                1,
-                thread_name_prefix="webcare-decide",
-                initializer=lower_this_thread,
-                initargs=(self.config.niceness,),
-            )
+            self._decider = self._threads(1, "webcare-decide")
         return self._decider
+
+    def _threads(self, count: int, name: str) -> ThreadPoolExecutor:
+        """Threads at the worker's lower CPU priority."""
+        return ThreadPoolExecutor(
+            count, thread_name_prefix=name, initializer=lower_this_thread, initargs=(self.config.niceness,)
+        )
 
     def close(self) -> None:
         """Give back the batch claimed ahead (its jobs ready at once for any worker), then let the
