@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     worker_niceness: int = Field(
         default=10, ge=0, le=19, description="how much lower the workers' CPU priority is than intake's"
     )
+    worker_handle_together: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="messages a worker handles in one transaction; unset: 8 on PostgreSQL, 2 on SQLite",
+    )
 
     # Handoff: SLA minutes per priority 1 (urgent) .. 4 (routine), team routes, office hours.
     sla_minutes: str = Field(default="15,60,240,1440", description="minutes to reply, priority 1..4")

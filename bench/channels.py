@@ -70,7 +70,8 @@ def cpu_seconds_by_role() -> dict[str, float]:
         name, fields = stat[stat.find("(") + 1 : stat.rfind(")")], stat[stat.rfind(")") + 2 :].split()
         parent, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
         if name == "postgres":
-            used["database"] += seconds
+            # With the CPU of its ended children (connections closed meanwhile), or the sum would drop.
+            used["database"] += seconds + (int(fields[13]) + int(fields[14])) / _TICKS
         elif int(entry.name) == me or (parent == me and "app.fake_platform" in command):
             used["load"] += seconds
         elif parent == me and "webcare serve" in command:

@@ -1,4 +1,4 @@
-"""Handles one stored inbound message: decide, update the conversation, and queue the replies to send."""
+"""Handles stored inbound messages: decide, update the conversation, and queue the replies to send."""
 
 from __future__ import annotations
 
@@ -31,23 +31,54 @@ _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 QUIET_STATES = ("waiting", "assigned")
 
 
-def handle_message(
+def handle_messages(
     session: Session,
+    message_ids: Sequence[int],
     *,
-    message_id: int,
     engine: AnswerEngine,
     adapters: Mapping[str, ChannelAdapter],
-    decided: Decision | None = None,
+    decided: Mapping[int, Decision] | None = None,
     rules: HandoffRules | None = None,
+) -> list[Decision]:
+    """Decide about each message (or take its decision from `decided`, by message id, computed in a batch
+    with the same context) and queue what to send, in the caller's transaction; the decisions made. A
+    handoff opens a ticket (under `rules`) in the same transaction."""
+    # The messages and their conversations locked in one statement each, whatever their number: handled
+    # one transaction each, a worker spent most of a message's time waiting on its statements.
+    messages = session.scalars(
+        select(MessageRow).where(MessageRow.id.in_(message_ids)).order_by(MessageRow.id).with_for_update()
+    ).all()
+    conversations = {
+        conversation.id: conversation
+        for conversation in session.scalars(
+            select(ConversationRow)
+            .where(ConversationRow.id.in_({message.conversation_id for message in messages}))
+            .order_by(ConversationRow.id)
+            .with_for_update()
+        )
+    }
+    made = []
+    for message in messages:
+        if message.status != "received":
+            continue  # handled by an earlier attempt of this job
+        conversation = conversations[message.conversation_id]  # the foreign key guarantees it
+        decision = _handle_one(
+            session, message, conversation, engine, adapters, (decided or {}).get(message.id), rules
+        )
+        if decision is not None:
+            made.append(decision)
+    return made
+
+
+def _handle_one(
+    session: Session,
+    message: MessageRow,
+    conversation: ConversationRow,
+    engine: AnswerEngine,
+    adapters: Mapping[str, ChannelAdapter],
+    decided: Decision | None,
+    rules: HandoffRules | None,
 ) -> Decision | None:
-    """Decide about the message (or take `decided`, computed in a batch with the same context) and queue
-    what to send, in the caller's transaction; None if there is nothing to do. A handoff opens a ticket
-    (under `rules`) in the same transaction."""
-    message = session.get(MessageRow, message_id, with_for_update=True)
-    if message is None or message.status != "received":
-        return None  # handled by an earlier attempt of this job
-    conversation = session.get(ConversationRow, message.conversation_id, with_for_update=True)
-    assert conversation is not None  # the foreign key guarantees it
     adapter = adapters[message.channel]
     if conversation.state in QUIET_STATES:
         # A person has the conversation: the message joins the ticket and the bot stays silent.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -165,7 +166,11 @@ _INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id)
 
 _SETTLE = (
     update(JobRow)
-    .where(JobRow.id == bindparam("job_id"), JobRow.worker == bindparam("holder"), JobRow.status == "running")
+    .where(
+        JobRow.id.in_(bindparam("job_ids", expanding=True)),
+        JobRow.worker == bindparam("holder"),
+        JobRow.status == "running",
+    )
     .values(updated_at=bindparam("now"))
     # No ORM objects to keep in step: skipping that bookkeeping halves the statement's cost.
     .execution_options(synchronize_session=False)
@@ -174,8 +179,15 @@ _SETTLE = (
 
 def settle(session: Session, job: ClaimedJob, *, worker: str, **values: object) -> bool:
     """Set the job's outcome in the caller's transaction; False if its lease was lost to another worker."""
-    result = session.execute(_SETTLE.values(**values), {"job_id": job.id, "holder": worker, "now": utcnow()})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return settle_all(session, [job], worker=worker, **values) == 1
+
+
+def settle_all(session: Session, claimed: Sequence[ClaimedJob], *, worker: str, **values: object) -> int:
+    """Set the same outcome for all these jobs in one statement, in the caller's transaction; how many
+    were still this worker's."""
+    params = {"job_ids": [job.id for job in claimed], "holder": worker, "now": utcnow()}
+    result = session.execute(_SETTLE.values(**values), params)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def done() -> dict[str, object]:

@@ -40,12 +40,13 @@ def make_worker(
     made: list[Worker] = []
     with httpx.Client(timeout=10) as client:
 
-        def make(**config: Any) -> Worker:
+        def make(channels: tuple[str, ...] | None = None, **config: Any) -> Worker:
+            adapters = make_adapters(SECRETS)
             made.append(
                 Worker(
                     sessions,
                     engine=lambda: demo_engine,
-                    adapters=make_adapters(SECRETS),
+                    adapters={name: adapters[name] for name in channels or adapters},
                     client=client,
                     api_urls={"graph": platform.url, "x": platform.url},
                     config=WorkerConfig(**{"name": "test-worker", "niceness": 0, **config}),
@@ -168,3 +169,24 @@ def test_a_batch_claimed_ahead_is_handled_in_the_next_round(
     assert [status for status, _ in _jobs(sessions, "handle")] == ["done"] * 4
     assert [status for status, _ in _outbox(sessions)] == ["sent"] * 4
     assert not worker.run_once()
+
+
+def test_a_message_that_cannot_be_handled_does_not_hold_up_those_handled_with_it(
+    sessions: sessionmaker[Session], make_worker: Callable[..., Worker]
+) -> None:
+    # Messages are handled several to a transaction. This worker has no WhatsApp adapter (a deployment
+    # without WhatsApp), so the WhatsApp message fails: the others are answered all the same.
+    worker = make_worker(channels=("messenger", "x", "instagram"))
+    _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
+    _receive(sessions, "whatsapp", "what does roaming in the EU cost?")
+    _receive(sessions, "instagram", "can i keep my number when i switch?")
+    assert worker.run_once()
+    assert _outbox(sessions) == [("sent", "dm"), ("sent", "dm")]
+    with sessions() as session:
+        handles = session.scalars(select(JobRow).where(JobRow.kind == "handle").order_by(JobRow.id)).all()
+        assert [job.status for job in handles] == ["done", "queued", "done"]  # to be tried again later
+        assert "KeyError" in handles[1].last_error
+        statuses = session.scalars(
+            select(MessageRow.status).where(MessageRow.direction == "in").order_by(MessageRow.id)
+        )
+        assert list(statuses) == ["handled", "received", "handled"]
