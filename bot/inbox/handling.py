@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
 from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
-from bot.inbox.jobs import enqueue, holding
+from bot.inbox.jobs import NewJob, enqueue_all, holding
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
@@ -22,9 +22,14 @@ from bot.storage import table_of, utcnow
 from bot.types import Action, ConversationContext, Decision
 
 # Core inserts built once, without the ORM's unit of work: a reply is three rows (message, outbox piece,
-# job), and through ORM flushes they were the worker's largest cost after understanding itself.
-_INSERT_MESSAGE = insert(table_of(MessageRow)).returning(table_of(MessageRow).c.id)
-_INSERT_OUTBOX = insert(table_of(OutboxRow)).returning(table_of(OutboxRow).c.id)
+# job), and through ORM flushes they were the worker's largest cost after understanding itself. Several
+# rows go in one statement, their ids returned in the rows' order.
+_INSERT_MESSAGES = insert(table_of(MessageRow)).returning(
+    table_of(MessageRow).c.id, sort_by_parameter_order=True
+)
+_INSERT_OUTBOX = insert(table_of(OutboxRow)).returning(table_of(OutboxRow).c.id, sort_by_parameter_order=True)
+# Key in Session.info: the bot's replies that `handle_messages` writes together at its end.
+_PENDING_REPLIES = "webcare.pending_replies"
 # Quick-reply payloads carry the entry id, so a tap answers exactly the entry that was offered.
 FAQ_PAYLOAD = "faq:"
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
@@ -58,15 +63,22 @@ def handle_messages(
         )
     }
     made = []
-    for message in messages:
-        if message.status != "received":
-            continue  # handled by an earlier attempt of this job
-        conversation = conversations[message.conversation_id]  # the foreign key guarantees it
-        decision = _handle_one(
-            session, message, conversation, engine, adapters, (decided or {}).get(message.id), rules
-        )
-        if decision is not None:
-            made.append(decision)
+    # The replies are written together at the end: three statements in all rather than three a reply.
+    pending: list[_Reply] = []
+    session.info[_PENDING_REPLIES] = pending
+    try:
+        for message in messages:
+            if message.status != "received":
+                continue  # handled by an earlier attempt of this job
+            conversation = conversations[message.conversation_id]  # the foreign key guarantees it
+            decision = _handle_one(
+                session, message, conversation, engine, adapters, (decided or {}).get(message.id), rules
+            )
+            if decision is not None:
+                made.append(decision)
+    finally:
+        del session.info[_PENDING_REPLIES]
+    _write_replies(session, pending)
     return made
 
 
@@ -100,7 +112,9 @@ def _handle_one(
         hand_over(session, adapter, conversation, message, decision.reasons, engine.replies, rules)
     else:
         for text, kind, quick in _replies(decision, message, engine):
-            queue_reply(session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick)
+            _queue_bot_reply(
+                session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick
+            )
     return decision
 
 
@@ -122,16 +136,11 @@ def hand_over(
     )
     private = acknowledgement(replies, rules, priority=ticket.priority, now=now) or replies.handoff()
     if message.kind == "mention":
-        queue_reply(
-            session,
-            adapter,
-            conversation,
-            message,
-            text=replies.public_handoff(),
-            kind="mention",
-            quick_replies=(),
+        public = replies.public_handoff()
+        _queue_bot_reply(
+            session, adapter, conversation, message, text=public, kind="mention", quick_replies=()
         )
-    queue_reply(session, adapter, conversation, message, text=private, kind="dm", quick_replies=())
+    _queue_bot_reply(session, adapter, conversation, message, text=private, kind="dm", quick_replies=())
 
 
 def context_for(message: MessageRow, conversation: ConversationRow) -> ConversationContext:
@@ -206,6 +215,14 @@ def _replies(
     return [(decision.reply, "mention" if public else "dm", quick)]
 
 
+@dataclass
+class _Reply:
+    """An outbound message's row and its pieces' outbox rows (without the message id), not yet written."""
+
+    message: dict[str, Any]
+    pieces: list[dict[str, Any]]
+
+
 def queue_reply(
     session: Session,
     adapter: ChannelAdapter,
@@ -218,29 +235,58 @@ def queue_reply(
     author: str = "bot",
     human_agent: bool = False,
 ) -> int:
-    """An outbound message, its pieces in the outbox, and a deliver job for each piece; `inbound` (the
-    message answered, if any) gives the reply target of public replies and the transcript's link."""
+    """An outbound message, its pieces in the outbox, and a deliver job for each piece, written now; its id.
+    `inbound` (the message answered, if any) gives the reply target of public replies and the transcript's
+    link."""
+    reply = _reply(adapter, conversation, inbound, text, kind, quick_replies, author, human_agent)
+    return _write_replies(session, [reply])[0]
+
+
+def _queue_bot_reply(
+    session: Session,
+    adapter: ChannelAdapter,
+    conversation: ConversationRow,
+    inbound: MessageRow,
+    *,
+    text: str,
+    kind: str,
+    quick_replies: tuple[QuickReply, ...],
+) -> None:
+    """The bot's reply to `inbound`: written with the others of `handle_messages` at its end, else now."""
+    reply = _reply(adapter, conversation, inbound, text, kind, quick_replies, "bot", False)
+    pending: list[_Reply] | None = session.info.get(_PENDING_REPLIES)
+    if pending is None:
+        _write_replies(session, [reply])
+    else:
+        pending.append(reply)
+
+
+def _reply(
+    adapter: ChannelAdapter,
+    conversation: ConversationRow,
+    inbound: MessageRow | None,
+    text: str,
+    kind: str,
+    quick_replies: tuple[QuickReply, ...],
+    author: str,
+    human_agent: bool,
+) -> _Reply:
     now = utcnow()
     reply_to_id = inbound.external_id if inbound is not None and kind == "mention" else None
-    outbound_id: int = session.execute(
-        _INSERT_MESSAGE,
-        {
-            "conversation_id": conversation.id,
-            "channel": conversation.channel,
-            "direction": "out",
-            "kind": kind,
-            "author": author,
-            "text": text,
-            "reply_to_id": reply_to_id,
-            "responds_to": inbound.id if inbound is not None else None,
-            "status": "queued",
-            "created_at": now,
-        },
-    ).scalar_one()
+    message = {
+        "conversation_id": conversation.id,
+        "channel": conversation.channel,
+        "direction": "out",
+        "kind": kind,
+        "author": author,
+        "text": text,
+        "reply_to_id": reply_to_id,
+        "responds_to": inbound.id if inbound is not None else None,
+        "status": "queued",
+        "created_at": now,
+    }
     pieces = adapter.pieces(text, kind)
-    # A worker that holds the jobs it queues sends at once: the first attempt is recorded here, in the
-    # same transaction, rather than in one of its own just before the call.
-    held = holding(session)
+    rows = []
     for number, piece in enumerate(pieces):
         last = number == len(pieces) - 1
         outgoing = Outgoing(
@@ -253,29 +299,43 @@ def queue_reply(
             reply_to_id=reply_to_id,
             human_agent=human_agent,
         )
-        request = outgoing_record(outgoing)
-        outbox_id: int = session.execute(
-            _INSERT_OUTBOX,
+        rows.append(
             {
-                "message_id": outbound_id,
                 "conversation_id": conversation.id,
                 "idempotency_key": uuid.uuid4().hex,
                 "channel": conversation.channel,
-                "request": request,
-                "status": "sending" if held else "pending",
-                "attempts": 1 if held else 0,
+                "request": outgoing_record(outgoing),
                 "last_error": "",
                 "created_at": now,
-            },
-        ).scalar_one()
-        enqueue(
-            session,
-            kind="deliver",
-            conversation_id=conversation.id,
-            outbox_id=outbox_id,
-            request=request,
+            }
         )
-    return outbound_id
+    return _Reply(message, rows)
+
+
+def _write_replies(session: Session, replies: list[_Reply]) -> list[int]:
+    """Write the replies, their outbox pieces and deliver jobs, one statement per table whatever their
+    number, in the caller's transaction; the outbound messages' ids. Ids follow the list's order, so the
+    deliver jobs keep each conversation's pieces in order."""
+    if not replies:
+        return []
+    message_ids = list(session.scalars(_INSERT_MESSAGES, [reply.message for reply in replies]))
+    # A worker that holds the jobs it queues sends at once: the first attempt is recorded here, in the
+    # same transaction, rather than in one of its own just before the call.
+    held = holding(session)
+    pieces = [
+        {**piece, "message_id": message_id, "status": "sending" if held else "pending", "attempts": int(held)}
+        for reply, message_id in zip(replies, message_ids, strict=True)
+        for piece in reply.pieces
+    ]
+    outbox_ids = list(session.scalars(_INSERT_OUTBOX, pieces))
+    enqueue_all(
+        session,
+        [
+            NewJob("deliver", piece["conversation_id"], outbox_id=outbox_id, request=piece["request"])
+            for piece, outbox_id in zip(pieces, outbox_ids, strict=True)
+        ],
+    )
+    return message_ids
 
 
 def outgoing_record(outgoing: Outgoing) -> dict[str, Any]:

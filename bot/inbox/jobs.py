@@ -125,6 +125,17 @@ def holding(session: Session) -> bool:
     return _HOLD in session.info
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """A job to add; a held deliver job takes its piece's `request` to its worker."""
+
+    kind: str
+    conversation_id: int
+    message_id: int | None = None
+    outbox_id: int | None = None
+    request: dict[str, Any] | None = None
+
+
 def enqueue(
     session: Session,
     *,
@@ -132,37 +143,46 @@ def enqueue(
     conversation_id: int,
     message_id: int | None = None,
     outbox_id: int | None = None,
-    request: dict[str, Any] | None = None,
 ) -> None:
-    """Add a job in the caller's transaction, so it exists exactly when the work it refers to does;
-    a held deliver job takes its piece's `request` to its worker."""
+    """Add a job in the caller's transaction, so it exists exactly when the work it refers to does."""
+    enqueue_all(session, [NewJob(kind, conversation_id, message_id, outbox_id)])
+
+
+def enqueue_all(session: Session, new: Sequence[NewJob]) -> None:
+    """Add the jobs in one statement, in the caller's transaction; their ids follow the list's order."""
+    if not new:
+        return
     now = utcnow()
-    row = {
-        "kind": kind,
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "outbox_id": outbox_id,
-        "status": "queued",
-        "attempts": 0,
-        "run_after": now,
-        "lease_until": None,
-        "worker": "",
-        "last_error": "",
-        "created_at": now,
-        "updated_at": now,
-    }
     held: Held | None = session.info.get(_HOLD)
+    taken: dict[str, object] = {"status": "queued", "attempts": 0, "lease_until": None, "worker": ""}
     if held is not None:
         lease_until = now + timedelta(seconds=held.lease_seconds)
-        row.update(status="running", worker=held.worker, attempts=1, lease_until=lease_until)
-    job_id: int = session.execute(_INSERT, row).scalar_one()
+        taken = {"status": "running", "attempts": 1, "lease_until": lease_until, "worker": held.worker}
+    rows = [
+        {
+            "kind": job.kind,
+            "conversation_id": job.conversation_id,
+            "message_id": job.message_id,
+            "outbox_id": job.outbox_id,
+            "run_after": now,
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+            **taken,
+        }
+        for job in new
+    ]
+    ids = list(session.scalars(_INSERT, rows))
     if held is None:
         announce_jobs(session)
-    else:
-        held.jobs.append(ClaimedJob(job_id, kind, conversation_id, message_id, outbox_id, 1, request))
+        return
+    held.jobs.extend(
+        ClaimedJob(job_id, job.kind, job.conversation_id, job.message_id, job.outbox_id, 1, job.request)
+        for job_id, job in zip(ids, new, strict=True)
+    )
 
 
-_INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id)
+_INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id, sort_by_parameter_order=True)
 
 _SETTLE = (
     update(JobRow)
