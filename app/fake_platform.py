@@ -301,6 +301,9 @@ def create_fake_platform() -> FastAPI:
             "json": body,
             "body": raw.decode("utf-8", "replace"),
             "at": time.time(),
+            # The system's monotonic clock: comparable between processes on one machine, and never
+            # stepped, unlike time.time() (a step of the wall clock once added 26 s to every latency).
+            "monotonic": time.monotonic(),
             "api": api,
             "kind": "action" if action else "send",
             "status": None,

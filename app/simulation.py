@@ -31,7 +31,7 @@ class Sent:
     message_id: str
     customer_id: str
     text: str
-    posted_at: float
+    posted_at: float  # time.monotonic(), as the fake platform stamps what it receives
     status: int = 0
     acked_after: float = 0.0
     replies: list[str] = field(default_factory=list)
@@ -63,14 +63,14 @@ def post_message(
         account_id=account_for(channel),
         kind=kind,
     )
-    sent = Sent(message_id=message_id, customer_id=customer_id, text=text, posted_at=time.perf_counter())
+    sent = Sent(message_id=message_id, customer_id=customer_id, text=text, posted_at=time.monotonic())
     response = client.post(
         f"{server.rstrip('/')}/webhooks/{channel}",
         content=body,
         headers={"content-type": "application/json", **signed_headers(channel, body, secrets)},
     )
     sent.status = response.status_code
-    sent.acked_after = time.perf_counter() - sent.posted_at
+    sent.acked_after = time.monotonic() - sent.posted_at
     return sent
 
 
@@ -133,19 +133,11 @@ def collect_replies(
                 continue
             target.replies.append(str(reply_text(request)))
             if target.replied_after is None:
-                target.replied_after = float(request["at"]) - _wall(target.posted_at)
+                target.replied_after = float(request["monotonic"]) - target.posted_at
         seen += answered
         if settle():
             return
         time.sleep(0.1)
-
-
-_OFFSET = time.time() - time.perf_counter()
-
-
-def _wall(perf: float) -> float:
-    """perf_counter reading as epoch seconds (the fake platform stamps requests with time.time())."""
-    return perf + _OFFSET
 
 
 def load(

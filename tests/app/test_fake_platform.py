@@ -4,6 +4,7 @@ the webhook bodies the simulator sends, checked against the adapters."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -111,6 +112,7 @@ def test_requests_are_recorded_in_full(fake: FakePlatform) -> None:
     assert record["headers"]["content-type"] == "application/json"
     assert record["json"]["message"]["text"] == "Your order shipped. 😀"
     assert isinstance(record["at"], float) and record["kind"] == "send"
+    assert 0 <= time.monotonic() - record["monotonic"] < 60  # on the clock the simulator compares with
     fake.clear()
     assert fake.requests() == []
 
