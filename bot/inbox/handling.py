@@ -44,10 +44,10 @@ def handle_messages(
     adapters: Mapping[str, ChannelAdapter],
     decided: Mapping[int, Decision] | None = None,
     rules: HandoffRules | None = None,
-) -> list[Decision]:
+) -> None:
     """Decide about each message (or take its decision from `decided`, by message id, computed in a batch
-    with the same context) and queue what to send, in the caller's transaction; the decisions made. A
-    handoff opens a ticket (under `rules`) in the same transaction."""
+    with the same context) and queue what to send, in the caller's transaction. A handoff opens a ticket
+    (under `rules`) in the same transaction."""
     # The messages and their conversations locked in one statement each, whatever their number: handled
     # one transaction each, a worker spent most of a message's time waiting on its statements.
     messages = session.scalars(
@@ -62,7 +62,6 @@ def handle_messages(
             .with_for_update()
         )
     }
-    made = []
     # The replies are written together at the end: three statements in all rather than three a reply.
     pending: list[_Reply] = []
     session.info[_PENDING_REPLIES] = pending
@@ -71,15 +70,12 @@ def handle_messages(
             if message.status != "received":
                 continue  # handled by an earlier attempt of this job
             conversation = conversations[message.conversation_id]  # the foreign key guarantees it
-            decision = _handle_one(
+            _handle_one(
                 session, message, conversation, engine, adapters, (decided or {}).get(message.id), rules
             )
-            if decision is not None:
-                made.append(decision)
     finally:
         del session.info[_PENDING_REPLIES]
     _write_replies(session, pending)
-    return made
 
 
 def _handle_one(
@@ -90,13 +86,13 @@ def _handle_one(
     adapters: Mapping[str, ChannelAdapter],
     decided: Decision | None,
     rules: HandoffRules | None,
-) -> Decision | None:
+) -> None:
     adapter = adapters[message.channel]
     if conversation.state in QUIET_STATES:
         # A person has the conversation: the message joins the ticket and the bot stays silent.
         message.status = "handled"
         message.decision = {"action": "none", "reasons": [f"conversation_{conversation.state}"]}
-        return None
+        return
     if conversation.state == "resolved":
         move(session, conversation, "bot", actor="customer", reasons=["customer_wrote_again"])
 
@@ -111,11 +107,8 @@ def _handle_one(
     if decision.action is Action.HANDOFF:
         hand_over(session, adapter, conversation, message, decision.reasons, engine.replies, rules)
     else:
-        for text, kind, quick in _replies(decision, message, engine):
-            _queue_bot_reply(
-                session, adapter, conversation, message, text=text, kind=kind, quick_replies=quick
-            )
-    return decision
+        for said in _replies(decision, message, engine):
+            _queue(session, _reply(adapter, conversation, message, said))
 
 
 def hand_over(
@@ -137,10 +130,8 @@ def hand_over(
     private = acknowledgement(replies, rules, priority=ticket.priority, now=now) or replies.handoff()
     if message.kind == "mention":
         public = replies.public_handoff()
-        _queue_bot_reply(
-            session, adapter, conversation, message, text=public, kind="mention", quick_replies=()
-        )
-    _queue_bot_reply(session, adapter, conversation, message, text=private, kind="dm", quick_replies=())
+        _queue(session, _reply(adapter, conversation, message, (public, "mention", ())))
+    _queue(session, _reply(adapter, conversation, message, (private, "dm", ())))
 
 
 def context_for(message: MessageRow, conversation: ConversationRow) -> ConversationContext:
@@ -202,9 +193,11 @@ def _update_conversation(session: Session, conversation: ConversationRow, decisi
         conversation.failed_attempts = 0
 
 
-def _replies(
-    decision: Decision, message: MessageRow, engine: AnswerEngine
-) -> list[tuple[str, str, tuple[QuickReply, ...]]]:
+# What a reply says: (text, kind, quick replies).
+Said = tuple[str, str, tuple[QuickReply, ...]]
+
+
+def _replies(decision: Decision, message: MessageRow, engine: AnswerEngine) -> list[Said]:
     """(text, kind, quick replies) of the bot's own answer: public replies to @mentions."""
     public = message.kind == "mention"
     if decision.reply is None:
@@ -238,22 +231,12 @@ def queue_reply(
     """An outbound message, its pieces in the outbox, and a deliver job for each piece, written now; its id.
     `inbound` (the message answered, if any) gives the reply target of public replies and the transcript's
     link."""
-    reply = _reply(adapter, conversation, inbound, text, kind, quick_replies, author, human_agent)
+    reply = _reply(adapter, conversation, inbound, (text, kind, quick_replies), author, human_agent)
     return _write_replies(session, [reply])[0]
 
 
-def _queue_bot_reply(
-    session: Session,
-    adapter: ChannelAdapter,
-    conversation: ConversationRow,
-    inbound: MessageRow,
-    *,
-    text: str,
-    kind: str,
-    quick_replies: tuple[QuickReply, ...],
-) -> None:
-    """The bot's reply to `inbound`: written with the others of `handle_messages` at its end, else now."""
-    reply = _reply(adapter, conversation, inbound, text, kind, quick_replies, "bot", False)
+def _queue(session: Session, reply: _Reply) -> None:
+    """A reply of the bot's: written with the others of `handle_messages` at its end, else now."""
     pending: list[_Reply] | None = session.info.get(_PENDING_REPLIES)
     if pending is None:
         _write_replies(session, [reply])
@@ -265,12 +248,11 @@ def _reply(
     adapter: ChannelAdapter,
     conversation: ConversationRow,
     inbound: MessageRow | None,
-    text: str,
-    kind: str,
-    quick_replies: tuple[QuickReply, ...],
-    author: str,
-    human_agent: bool,
+    said: Said,
+    author: str = "bot",
+    human_agent: bool = False,
 ) -> _Reply:
+    text, kind, quick_replies = said
     now = utcnow()
     reply_to_id = inbound.external_id if inbound is not None and kind == "mention" else None
     message = {
