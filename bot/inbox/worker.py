@@ -142,7 +142,7 @@ class Worker:
     def _attempt(self, job: jobs.ClaimedJob, claimed_at: float, action: Callable[[], object]) -> object:
         """Run one job's work and return what it returns; a failure stays with that job (retried, then
         dead-lettered) and returns None."""
-        if time.monotonic() - claimed_at > self.config.lease_seconds / 2:
+        if self._half_lease_gone(claimed_at):
             # Slow work ate half the lease: hand the job back before another worker would take it.
             jobs.retry_later(self._sessions, job, worker=self.config.name, delay=0, error="")
             return None
@@ -152,6 +152,10 @@ class Worker:
             log.exception("job %s (%s) failed", job.id, job.kind)
             self._failed(job, f"{exc.__class__.__name__}: {exc}")
             return None
+
+    def _half_lease_gone(self, claimed_at: float) -> bool:
+        """Whether jobs claimed at `claimed_at` should go back before another worker would take them."""
+        return time.monotonic() - claimed_at > self.config.lease_seconds / 2
 
     def _send_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -244,7 +248,7 @@ class Worker:
     ) -> None:
         """Handle the messages in one transaction; if that fails, in one transaction each, where a failure
         stays with its own job."""
-        if len(chunk) > 1 and time.monotonic() - batch.claimed_at <= self.config.lease_seconds / 2:
+        if len(chunk) > 1 and not self._half_lease_gone(batch.claimed_at):
             try:
                 self._handle(chunk, decided, batch.sends)
                 return
