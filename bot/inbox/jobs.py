@@ -6,9 +6,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.inbox.models import OPEN_JOB_STATUSES, JobRow
@@ -184,17 +185,22 @@ def enqueue_all(session: Session, new: Sequence[NewJob]) -> None:
 
 _INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id, sort_by_parameter_order=True)
 
-_SETTLE = (
-    update(JobRow)
-    .where(
-        JobRow.id.in_(bindparam("job_ids", expanding=True)),
-        JobRow.worker == bindparam("holder"),
-        JobRow.status == "running",
+_JOBS = table_of(JobRow)
+
+
+@cache
+def _settle_statement(columns: frozenset[str]) -> Update:
+    """The settle update setting these columns from bound parameters; one per set of columns, so its
+    compiled form is cached (a statement built per call paid for its cache key each time)."""
+    return (
+        update(_JOBS)
+        .where(
+            _JOBS.c.id.in_(bindparam("job_ids", expanding=True)),
+            _JOBS.c.worker == bindparam("holder"),
+            _JOBS.c.status == "running",
+        )
+        .values(updated_at=bindparam("now"), **{column: bindparam(f"set_{column}") for column in columns})
     )
-    .values(updated_at=bindparam("now"))
-    # No ORM objects to keep in step: skipping that bookkeeping halves the statement's cost.
-    .execution_options(synchronize_session=False)
-)
 
 
 def settle(session: Session, job: ClaimedJob, *, worker: str, **values: object) -> bool:
@@ -206,7 +212,8 @@ def settle_all(session: Session, claimed: Sequence[ClaimedJob], *, worker: str, 
     """Set the same outcome for all these jobs in one statement, in the caller's transaction; how many
     were still this worker's."""
     params = {"job_ids": [job.id for job in claimed], "holder": worker, "now": utcnow()}
-    result = session.execute(_SETTLE.values(**values), params)
+    params.update({f"set_{column}": value for column, value in values.items()})
+    result = session.execute(_settle_statement(frozenset(values)), params)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

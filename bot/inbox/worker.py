@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import ChannelAdapter
 from bot.handoff.opening import HandoffRules
 from bot.inbox import jobs
-from bot.inbox.delivery import DeliveryResult, deliver, not_attempted
+from bot.inbox.delivery import attempt, not_attempted
 from bot.inbox.handling import context_for, hand_over, handle_messages
 from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.priority import lower_this_thread
+from bot.inbox.send_records import SendRecorder
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
@@ -90,6 +91,7 @@ class Worker:
         self._pool: ThreadPoolExecutor | None = None
         self._decider: ThreadPoolExecutor | None = None
         self._ahead: _Batch | None = None  # claimed and being understood while the batch before it is handled
+        self._recorder = SendRecorder(sessions, worker=config.name)
 
     def run_once(self) -> bool:
         """Do the ready jobs, up to a batch; True if there were any."""
@@ -188,6 +190,7 @@ class Worker:
             if pool is not None:
                 pool.shutdown(wait=True)
         self._decider = self._pool = None
+        self._recorder.close()
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Work until `stop` is set; sleep between polls unless `wake` is set by new intake."""
@@ -301,25 +304,17 @@ class Worker:
     def _deliver(self, job: jobs.ClaimedJob) -> bool:
         """Deliver the job's outbox row; True once the job is finished (sent, or dead-lettered)."""
         assert job.outbox_id is not None
-
-        def settle(session: Session, result: DeliveryResult) -> None:
-            if result.done:
-                jobs.settle(session, job, worker=self.config.name, **jobs.done())
-            else:
-                delay = jobs.backoff_seconds(job.attempts, result.retry_after)
-                jobs.settle(session, job, worker=self.config.name, **jobs.again_after(delay, result.error))
-
-        result = deliver(
+        tried = attempt(
             self._sessions,
             outbox_id=job.outbox_id,
             adapters=self._adapters,
             client=self._client,
             api_urls=self._api_urls,
             final_attempt=job.attempts >= self.config.max_attempts,
-            settle=settle,
             recorded_request=job.request,
         )
-        return result.done
+        self._recorder.record(job, tried)
+        return tried.result.done
 
     def _failed(self, job: jobs.ClaimedJob, error: str) -> None:
         if job.attempts < self.config.max_attempts:

@@ -68,6 +68,7 @@ def test_claim_reads_only_open_jobs(busy_database: Engine) -> None:
 
 
 def test_marking_a_message_sent_looks_up_its_pieces_by_index(busy_database: Engine) -> None:
-    plan = _plan(busy_database, delivery._MESSAGE_SENT, message_id=HISTORY // 2, now=utcnow())
+    outbox_ids = [HISTORY // 2, HISTORY // 3]
+    plan = _plan(busy_database, delivery._MESSAGES_SENT, outbox_ids=outbox_ids, now=utcnow())
     assert "ix_outbox_message" in plan, plan
     assert "Seq Scan" not in plan, plan
