@@ -137,33 +137,34 @@ def attempt(
 def record_attempts(session: Session, attempts: Sequence[Attempt]) -> None:
     """Record what the sends came to, in the caller's transaction: a few statements however many there
     are (one transaction per send was most of a worker's database time)."""
-    tried = [a for a in attempts if a.outcome is not None]
+    # An attempt without an outcome had nothing to send: its row was finished already.
+    tried = [(a, a.outcome) for a in attempts if a.outcome is not None]
     if not tried:
         return
-    for a in tried:
-        assert a.outcome is not None
+    for a, outcome in tried:
         if a.status == "pending":
-            log.warning("send %s will be retried: %s", a.outbox_id, a.outcome.error)
+            log.warning("send %s will be retried: %s", a.outbox_id, outcome.error)
         elif a.status == "dead":
-            log.error("send %s failed for good: %s", a.outbox_id, a.outcome.error)
+            log.error("send %s failed for good: %s", a.outbox_id, outcome.error)
     session.execute(
         _RECORD,
         [
             {
                 "outbox_id": a.outbox_id,
                 "new_status": a.status,
-                "platform_id": a.outcome.platform_message_id if a.outcome.ok else None,
-                "sent": a.at if a.outcome.ok else None,
-                "error": a.outcome.error,
+                "platform_id": outcome.platform_message_id if outcome.ok else None,
+                "sent": a.at if outcome.ok else None,
+                "error": outcome.error,
             }
-            for a in tried
-            if a.outcome is not None
+            for a, outcome in tried
         ],
     )
-    sent = [a.outbox_id for a in tried if a.status == "sent"]
+    sent = [a for a, _ in tried if a.status == "sent"]
     if sent:
-        session.execute(_MESSAGES_SENT, {"outbox_ids": sent, "now": max(a.at for a in tried)})
-    dead = [a.outbox_id for a in tried if a.status == "dead"]
+        session.execute(
+            _MESSAGES_SENT, {"outbox_ids": [a.outbox_id for a in sent], "now": max(a.at for a in sent)}
+        )
+    dead = [a.outbox_id for a, _ in tried if a.status == "dead"]
     if dead:
         session.execute(_MESSAGES_DEAD, {"outbox_ids": dead})
 

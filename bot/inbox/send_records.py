@@ -7,6 +7,7 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,14 @@ from bot.inbox.delivery import Attempt, record_attempts
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[jobs.ClaimedJob, Attempt, "Future[None]"]
+
+@dataclass(frozen=True)
+class _Pending:
+    """A send handed over to be recorded, and the future its sender waits on."""
+
+    job: jobs.ClaimedJob
+    attempt: Attempt
+    committed: Future[None]
 
 
 class SendRecorder:
@@ -30,17 +38,17 @@ class SendRecorder:
         self._sessions = sessions
         self._worker = worker
         self._most = most
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def record(self, job: jobs.ClaimedJob, attempt: Attempt) -> None:
         """Record the attempt and settle its job (done, or again after a backoff); returns once committed,
         raises what the transaction raised."""
-        done: Future[None] = Future()
+        pending = _Pending(job, attempt, Future())
         self._start()
-        self._queue.put((job, attempt, done))
-        done.result()
+        self._queue.put(pending)
+        pending.committed.result()
 
     def _start(self) -> None:
         with self._lock:
@@ -73,7 +81,7 @@ class SendRecorder:
                 batch.append(item)
             self._write_all(batch)
 
-    def _write_all(self, batch: list[_Item]) -> None:
+    def _write_all(self, batch: list[_Pending]) -> None:
         """One transaction for the batch; if it fails, one each, so a failure stays with its own send."""
         if len(batch) > 1:
             try:
@@ -85,18 +93,20 @@ class SendRecorder:
             try:
                 self._write([item])
             except Exception as exc:  # the sender's job goes back to the queue with the error
-                item[2].set_exception(exc)
+                item.committed.set_exception(exc)
 
-    def _write(self, batch: Sequence[_Item]) -> None:
+    def _write(self, batch: Sequence[_Pending]) -> None:
         with self._sessions() as session, session.begin():
-            record_attempts(session, [attempt for _, attempt, _ in batch])
-            finished = [job for job, attempt, _ in batch if attempt.result.done]
+            record_attempts(session, [item.attempt for item in batch])
+            finished = [item.job for item in batch if item.attempt.result.done]
             if finished:
                 jobs.settle_all(session, finished, worker=self._worker, **jobs.done())
-            for job, attempt, _ in batch:
-                result = attempt.result
+            for item in batch:
+                result = item.attempt.result
                 if not result.done:
-                    delay = jobs.backoff_seconds(job.attempts, result.retry_after)
-                    jobs.settle(session, job, worker=self._worker, **jobs.again_after(delay, result.error))
-        for _, _, done in batch:
-            done.set_result(None)
+                    delay = jobs.backoff_seconds(item.job.attempts, result.retry_after)
+                    jobs.settle(
+                        session, item.job, worker=self._worker, **jobs.again_after(delay, result.error)
+                    )
+        for item in batch:
+            item.committed.set_result(None)
