@@ -53,6 +53,7 @@ class SendRecorder:
     def _start(self) -> None:
         with self._lock:
             if self._thread is None:
+                # Started by a send thread, so it runs at the worker's lowered CPU priority like them.
                 self._thread = threading.Thread(target=self._run, name="webcare-record", daemon=True)
                 self._thread.start()
 
@@ -98,11 +99,11 @@ class SendRecorder:
     def _write(self, batch: Sequence[_Pending]) -> None:
         with self._sessions() as session, session.begin():
             record_attempts(session, [item.attempt for item in batch])
-            finished = [item.job for item in batch if item.attempt.result.done]
+            results = [(item, item.attempt.result) for item in batch]
+            finished = [item.job for item, result in results if result.done]
             if finished:
                 jobs.settle_all(session, finished, worker=self._worker, **jobs.done())
-            for item in batch:
-                result = item.attempt.result
+            for item, result in results:
                 if not result.done:
                     delay = jobs.backoff_seconds(item.job.attempts, result.retry_after)
                     jobs.settle(
