@@ -96,7 +96,7 @@ bench-banking77: $(STAMP)
 
 # Webhook-to-reply through real HTTP; WORKERS=1 adds a standalone worker, ENCODER=onnx (int8) or openvino (bf16).
 bench-channels: $(STAMP)
-	$(BIN)/python -m bench.channels --database both --rates 50,150 --seconds 10 --workers $(or $(WORKERS),0) \
+	$(BIN)/python -m bench.channels --database both --rates 50,150,200 --seconds 20 --workers $(or $(WORKERS),0) \
 		$(if $(ENCODER),--encoder-backend $(ENCODER))
 
 $(RASA_STAMP):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.inbox.models import OPEN_JOB_STATUSES, JobRow
@@ -37,17 +37,21 @@ def _claimable() -> ColumnElement[bool]:
     """Ready jobs with no earlier open job in their conversation; `now` is a bound parameter."""
     earlier = aliased(JobRow)
     now = bindparam("now", type_=JobRow.run_after.type)
-    # A job waits while an earlier job of its conversation is still open: per-conversation order.
-    blocked = exists().where(
-        earlier.conversation_id == JobRow.conversation_id,
-        earlier.id < JobRow.id,
-        earlier.status.in_(OPEN_JOB_STATUSES),
+    # A job waits while an earlier job of its conversation is still open (per-conversation order): it
+    # must be its conversation's first open job. Asked as a scalar subquery, which PostgreSQL runs per
+    # candidate on ix_jobs_conversation; as NOT EXISTS it became an anti-join that, on statistics from
+    # before a backlog (3,000 jobs queued in a freshly analysed table), compared every open job with
+    # every other: 120-565 ms a claim against 1.5 ms once analysed.
+    first_open = (
+        select(func.min(earlier.id))
+        .where(earlier.conversation_id == JobRow.conversation_id, earlier.status.in_(OPEN_JOB_STATUSES))
+        .scalar_subquery()
     )
     ready = or_(
         and_(JobRow.status == "queued", JobRow.run_after <= now),
         and_(JobRow.status == "running", JobRow.lease_until < now),  # its worker died
     )
-    return and_(ready, ~blocked)
+    return and_(ready, JobRow.id == first_open)
 
 
 # Built once: composing these expressions cost more Python time than running them.

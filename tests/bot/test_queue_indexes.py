@@ -1,4 +1,5 @@
-"""With a long history of finished work on PostgreSQL, claims and send records still use indexes."""
+"""With a long history of finished work on PostgreSQL, claims and send records still use indexes; a
+sudden backlog that the planner's statistics have not seen yet does not make claims quadratic."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.storage import utcnow
 from tests.conftest import fresh_postgres_database
 
 HISTORY = 20_000  # finished jobs and sent pieces: enough that a scan of them costs more than an index
+BACKLOG = 3_000  # queued jobs, one per conversation, arrived after the tables were last analysed
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,30 @@ def busy_database() -> Iterator[Engine]:
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def unanalysed_backlog() -> Iterator[Engine]:
+    with fresh_postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.begin() as connection:
+            for statement in (
+                # No autovacuum either: the planner keeps the empty tables' statistics throughout.
+                "ALTER TABLE jobs SET (autovacuum_enabled = false)",
+                "ALTER TABLE conversations SET (autovacuum_enabled = false)",
+                f"""INSERT INTO conversations (channel, account_id, customer_id, state, failed_attempts,
+                        created_at, updated_at)
+                    SELECT 'messenger', 'page', 'c' || g, 'bot', 0, now(), now()
+                    FROM generate_series(1, {BACKLOG}) g""",
+                f"""INSERT INTO jobs (kind, conversation_id, status, attempts, run_after, worker, last_error,
+                        created_at, updated_at)
+                    SELECT 'handle', g, 'queued', 0, now(), '', '', now(), now()
+                    FROM generate_series(1, {BACKLOG}) g""",
+            ):
+                connection.execute(text(statement))
+        yield engine
+        engine.dispose()
+
+
 def _plan(engine: Engine, statement: ClauseElement, **values: Any) -> str:
     # The statement exactly as the worker sends it, its IN lists expanded and values bound.
     compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
@@ -65,6 +91,19 @@ def test_claim_reads_only_open_jobs(busy_database: Engine) -> None:
     plan = _plan(busy_database, jobs._CANDIDATES, now=utcnow(), limit=32)
     assert "ix_jobs_open" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("statement", ["_CANDIDATES", "_TAKE"])
+def test_a_claim_checks_conversation_order_per_candidate_on_stale_statistics(
+    unanalysed_backlog: Engine, statement: str
+) -> None:
+    # Asked as NOT EXISTS, the planner (expecting a few rows) joined the open jobs with themselves:
+    # 3,000 x 3,000 comparisons, 120-565 ms a claim. Each candidate must look up its own conversation.
+    values: dict[str, Any] = {"now": utcnow(), "limit": 32, "ids": list(range(1, 33))}
+    values.update(worker="w", lease_until=utcnow())
+    plan = _plan(unanalysed_backlog, getattr(jobs, statement), **values)
+    assert "Join" not in plan, plan
+    assert "ix_jobs_conversation" in plan, plan
 
 
 def test_marking_a_message_sent_looks_up_its_pieces_by_index(busy_database: Engine) -> None:
