@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
 from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
-from bot.inbox.jobs import NewJob, enqueue_all, holding
+from bot.inbox.jobs import NewJob, enqueue_all, holding, open_deliveries
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
@@ -303,17 +303,32 @@ def _write_replies(session: Session, replies: list[_Reply]) -> list[int]:
     message_ids = list(session.scalars(_INSERT_MESSAGES, [reply.message for reply in replies]))
     # A worker that holds the jobs it queues sends at once: the first attempt is recorded here, in the
     # same transaction, rather than in one of its own just before the call.
-    held = holding(session)
-    pieces = [
-        {**piece, "message_id": message_id, "status": "sending" if held else "pending", "attempts": int(held)}
-        for reply, message_id in zip(replies, message_ids, strict=True)
-        for piece in reply.pieces
-    ]
+    conversation_ids = {piece["conversation_id"] for reply in replies for piece in reply.pieces}
+    # Behind a reply of theirs still being sent, pieces wait in the queue instead, so order holds.
+    behind = open_deliveries(session, conversation_ids) if holding(session) else conversation_ids
+    pieces = []
+    for reply, message_id in zip(replies, message_ids, strict=True):
+        for piece in reply.pieces:
+            held = piece["conversation_id"] not in behind
+            pieces.append(
+                {
+                    **piece,
+                    "message_id": message_id,
+                    "status": "sending" if held else "pending",
+                    "attempts": int(held),
+                }
+            )
     outbox_ids = list(session.scalars(_INSERT_OUTBOX, pieces))
     enqueue_all(
         session,
         [
-            NewJob("deliver", piece["conversation_id"], outbox_id=outbox_id, request=piece["request"])
+            NewJob(
+                "deliver",
+                piece["conversation_id"],
+                outbox_id=outbox_id,
+                request=piece["request"],
+                wait_in_queue=piece["conversation_id"] in behind,
+            )
             for piece, outbox_id in zip(pieces, outbox_ids, strict=True)
         ],
     )

@@ -64,8 +64,11 @@ def worker(make_worker: Callable[..., Worker]) -> Worker:
     return make_worker()
 
 
-def _receive(sessions: sessionmaker[Session], channel: str, text: str, *, kind: str = "dm") -> str:
-    customer = new_customer()
+def _receive(
+    sessions: sessionmaker[Session], channel: str, text: str, *, kind: str = "dm", customer: str | None = None
+) -> str:
+    """Store a message from `customer` (a new one if None) with its job, as intake would; the customer."""
+    customer = customer or new_customer()
     body = inbound_body(
         channel,
         text=text,
@@ -128,6 +131,31 @@ def test_a_failed_piece_sends_the_rest_back_behind_it(
         time.sleep(0.2)
     sent = [r["path"] for r in platform.requests() if _accepted(r) and r["kind"] == "send"]
     assert sent[0] == TWEETS and len(sent) == 2  # public first, as queued; nothing twice
+
+
+def test_a_reply_waits_behind_the_conversations_earlier_reply_still_to_be_sent(
+    sessions: sessionmaker[Session], worker: Worker, platform: FakePlatform
+) -> None:
+    # The first reply fails once and waits for its retry; the customer's second message, handled
+    # meanwhile, must not be answered before the first answer is out.
+    platform.fail(500, times=1)
+    customer = _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
+    _receive(sessions, "messenger", "can I use my phone in spain", customer=customer)
+    assert worker.run_once()
+    assert _outbox(sessions) == [("pending", "dm")]  # the failed send, to be retried later
+    assert worker.run_once()  # the second message: decided, its reply queued behind the first
+    assert _outbox(sessions) == [("pending", "dm"), ("pending", "dm")]
+    deadline = time.monotonic() + 30
+    while _outbox(sessions) != [("sent", "dm"), ("sent", "dm")]:
+        assert time.monotonic() < deadline, _outbox(sessions)
+        worker.run_once()
+        time.sleep(0.2)
+    with sessions() as session:
+        in_order = session.scalars(
+            select(MessageRow.text).where(MessageRow.direction == "out").order_by(MessageRow.responds_to)
+        ).all()
+    sent = [r["json"]["message"]["text"] for r in platform.requests() if _accepted(r) and r["kind"] == "send"]
+    assert sent == list(in_order)  # the answer to the first message first, each once
 
 
 def _jobs(sessions: sessionmaker[Session], kind: str) -> list[tuple[str, str]]:

@@ -106,6 +106,14 @@ def test_a_claim_checks_conversation_order_per_candidate_on_stale_statistics(
     assert "ix_jobs_conversation" in plan, plan
 
 
+def test_finding_a_reply_still_to_send_reads_open_jobs_or_the_conversations_own(
+    busy_database: Engine,
+) -> None:
+    plan = _plan(busy_database, jobs._OPEN_DELIVERIES, conversation_ids=list(range(1, 9)))
+    assert "ix_jobs_open" in plan or "ix_jobs_conversation" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
 def test_marking_a_message_sent_looks_up_its_pieces_by_index(busy_database: Engine) -> None:
     outbox_ids = [HISTORY // 2, HISTORY // 3]
     plan = _plan(busy_database, delivery._MESSAGES_SENT, outbox_ids=outbox_ids, now=utcnow())
