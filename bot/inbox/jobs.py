@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import ColumnElement, Update, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from bot.inbox.models import OPEN_JOB_STATUSES, JobRow
 from bot.inbox.wakeup import announce_jobs
@@ -140,7 +140,7 @@ class NewJob:
     outbox_id: int | None = None
     request: dict[str, Any] | None = None
     # Queued even in a session whose worker holds the jobs it queues: an earlier reply of the
-    # conversation is still being sent, and this one must go out after it (see `open_deliveries`).
+    # conversation is still to be sent, and this one must go out after it (see `reply_still_to_send`).
     wait_in_queue: bool = False
 
 
@@ -192,29 +192,26 @@ def enqueue_all(session: Session, new: Sequence[NewJob]) -> None:
         )
 
 
-def open_deliveries(session: Session, conversation_ids: Collection[int]) -> set[int]:
-    """Those of the conversations with a reply still to send (an open deliver job), in the caller's
-    transaction.
+def reply_still_to_send(
+    conversation_id: ColumnElement[int] | InstrumentedAttribute[int],
+) -> ColumnElement[bool]:
+    """Whether the conversation has a reply still to send (an open deliver job), as a column to select.
 
-    A worker sends the replies it queues itself, without claiming them; but another worker may still be
-    sending this conversation's previous reply (its message was handled first, its deliver job is newer
-    than the next message's handle job, so it does not hold that one back). The new reply then waits in
-    the queue behind it: with two workers on PostgreSQL a second reply once went out 9 ms before the first.
+    A worker sends the replies it queues itself, without claiming them; but this conversation's previous
+    reply may still be waiting for a retry or being sent by another worker (its message was handled
+    first, and its deliver job, newer than the next message's handle job, does not hold that one back).
+    A new reply must then wait in the queue behind it: with two workers on PostgreSQL a second reply
+    once went out 9 ms before the first.
     """
-    if not conversation_ids:
-        return set()
-    return set(session.scalars(_OPEN_DELIVERIES, {"conversation_ids": list(conversation_ids)}))
-
-
-_OPEN_DELIVERIES = (
-    select(JobRow.conversation_id)
-    .where(
-        JobRow.conversation_id.in_(bindparam("conversation_ids", expanding=True)),
-        JobRow.kind == "deliver",
-        JobRow.status.in_(OPEN_JOB_STATUSES),
+    return (
+        exists()
+        .where(
+            JobRow.conversation_id == conversation_id,
+            JobRow.kind == "deliver",
+            JobRow.status.in_(OPEN_JOB_STATUSES),
+        )
+        .label("reply_still_to_send")
     )
-    .distinct()
-)
 
 
 _INSERT = insert(table_of(JobRow)).returning(table_of(JobRow).c.id, sort_by_parameter_order=True)

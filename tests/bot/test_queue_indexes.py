@@ -12,7 +12,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.db import make_engine, upgrade
-from bot.inbox import delivery, jobs
+from bot.inbox import delivery, handling, jobs
 from bot.storage import utcnow
 from tests.conftest import fresh_postgres_database
 
@@ -109,7 +109,7 @@ def test_a_claim_checks_conversation_order_per_candidate_on_stale_statistics(
 def test_finding_a_reply_still_to_send_reads_open_jobs_or_the_conversations_own(
     busy_database: Engine,
 ) -> None:
-    plan = _plan(busy_database, jobs._OPEN_DELIVERIES, conversation_ids=list(range(1, 9)))
+    plan = _plan(busy_database, handling._LOCK_CONVERSATIONS, ids=list(range(1, 9)))
     assert "ix_jobs_open" in plan or "ix_jobs_conversation" in plan, plan
     assert "Seq Scan" not in plan, plan
 
