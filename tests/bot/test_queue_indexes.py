@@ -4,6 +4,7 @@ sudden backlog that the planner's statistics have not seen yet does not make cla
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
@@ -20,60 +21,61 @@ HISTORY = 20_000  # finished jobs and sent pieces: enough that a scan of them co
 BACKLOG = 3_000  # queued jobs, one per conversation, arrived after the tables were last analysed
 
 
-@pytest.fixture(scope="module")
-def busy_database() -> Iterator[Engine]:
+def _conversations(count: int) -> str:
+    return f"""INSERT INTO conversations (channel, account_id, customer_id, state, failed_attempts,
+                created_at, updated_at)
+            SELECT 'messenger', 'page', 'c' || g, 'bot', 0, now(), now() FROM generate_series(1, {count}) g"""
+
+
+@contextmanager
+def _database_after(*statements: str) -> Iterator[Engine]:
+    """A fresh PostgreSQL database at the current schema, these statements run in it."""
     with fresh_postgres_database() as url:
         engine = make_engine(url)
         upgrade(engine)
         with engine.begin() as connection:
-            for statement in (
-                f"""INSERT INTO conversations (channel, account_id, customer_id, state, failed_attempts,
-                        created_at, updated_at)
-                    SELECT 'messenger', 'page', 'c' || g, 'bot', 0, now(), now()
-                    FROM generate_series(1, {HISTORY // 10}) g""",
-                f"""INSERT INTO messages (conversation_id, channel, direction, external_id, kind, author,
-                        text, status, created_at)
-                    SELECT 1 + g % {HISTORY // 10}, 'messenger', 'out', 'm' || g, 'text', 'bot', 'hello',
-                        'sent', now()
-                    FROM generate_series(1, {HISTORY}) g""",
-                f"""INSERT INTO outbox (message_id, conversation_id, idempotency_key, channel, request,
-                        status, attempts, last_error, created_at)
-                    SELECT g, 1 + g % {HISTORY // 10}, 'k' || g, 'messenger', '{{}}', 'sent', 1, '', now()
-                    FROM generate_series(1, {HISTORY}) g""",
-                f"""INSERT INTO jobs (kind, conversation_id, message_id, status, attempts, run_after, worker,
-                        last_error, created_at, updated_at)
-                    SELECT 'handle', 1 + g % {HISTORY // 10}, g, CASE WHEN g > {HISTORY - 500} THEN 'queued'
-                        ELSE 'done' END, 1, now(), '', '', now(), now()
-                    FROM generate_series(1, {HISTORY}) g""",
-                "ANALYZE",
-            ):
+            for statement in statements:
                 connection.execute(text(statement))
         yield engine
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def busy_database() -> Iterator[Engine]:
+    with _database_after(
+        _conversations(HISTORY // 10),
+        f"""INSERT INTO messages (conversation_id, channel, direction, external_id, kind, author,
+                text, status, created_at)
+            SELECT 1 + g % {HISTORY // 10}, 'messenger', 'out', 'm' || g, 'text', 'bot', 'hello',
+                'sent', now()
+            FROM generate_series(1, {HISTORY}) g""",
+        f"""INSERT INTO outbox (message_id, conversation_id, idempotency_key, channel, request,
+                status, attempts, last_error, created_at)
+            SELECT g, 1 + g % {HISTORY // 10}, 'k' || g, 'messenger', '{{}}', 'sent', 1, '', now()
+            FROM generate_series(1, {HISTORY}) g""",
+        f"""INSERT INTO jobs (kind, conversation_id, message_id, status, attempts, run_after, worker,
+                last_error, created_at, updated_at)
+            SELECT 'handle', 1 + g % {HISTORY // 10}, g, CASE WHEN g > {HISTORY - 500} THEN 'queued'
+                ELSE 'done' END, 1, now(), '', '', now(), now()
+            FROM generate_series(1, {HISTORY}) g""",
+        "ANALYZE",
+    ) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="module")
 def unanalysed_backlog() -> Iterator[Engine]:
-    with fresh_postgres_database() as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        with engine.begin() as connection:
-            for statement in (
-                # No autovacuum either: the planner keeps the empty tables' statistics throughout.
-                "ALTER TABLE jobs SET (autovacuum_enabled = false)",
-                "ALTER TABLE conversations SET (autovacuum_enabled = false)",
-                f"""INSERT INTO conversations (channel, account_id, customer_id, state, failed_attempts,
-                        created_at, updated_at)
-                    SELECT 'messenger', 'page', 'c' || g, 'bot', 0, now(), now()
-                    FROM generate_series(1, {BACKLOG}) g""",
-                f"""INSERT INTO jobs (kind, conversation_id, status, attempts, run_after, worker, last_error,
-                        created_at, updated_at)
-                    SELECT 'handle', g, 'queued', 0, now(), '', '', now(), now()
-                    FROM generate_series(1, {BACKLOG}) g""",
-            ):
-                connection.execute(text(statement))
+    with _database_after(
+        # No autovacuum either: the planner keeps the empty tables' statistics throughout.
+        "ALTER TABLE jobs SET (autovacuum_enabled = false)",
+        "ALTER TABLE conversations SET (autovacuum_enabled = false)",
+        _conversations(BACKLOG),
+        f"""INSERT INTO jobs (kind, conversation_id, status, attempts, run_after, worker, last_error,
+                created_at, updated_at)
+            SELECT 'handle', g, 'queued', 0, now(), '', '', now(), now()
+            FROM generate_series(1, {BACKLOG}) g""",
+    ) as engine:
         yield engine
-        engine.dispose()
 
 
 def _plan(engine: Engine, statement: ClauseElement, **values: Any) -> str:
