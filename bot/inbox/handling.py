@@ -317,18 +317,13 @@ def _write_replies(session: Session, replies: list[_Reply], behind: set[int] | N
         behind = conversation_ids
     elif behind is None:
         behind = set(session.scalars(_STILL_TO_SEND, {"ids": sorted(conversation_ids)}))
-    pieces = []
-    for reply, message_id in zip(replies, message_ids, strict=True):
-        for piece in reply.pieces:
-            held = piece["conversation_id"] not in behind
-            pieces.append(
-                {
-                    **piece,
-                    "message_id": message_id,
-                    "status": "sending" if held else "pending",
-                    "attempts": int(held),
-                }
-            )
+    sending = {"status": "sending", "attempts": 1}  # sent by this worker as soon as this commits
+    waiting = {"status": "pending", "attempts": 0}
+    pieces = [
+        {**piece, "message_id": message_id, **(waiting if piece["conversation_id"] in behind else sending)}
+        for reply, message_id in zip(replies, message_ids, strict=True)
+        for piece in reply.pieces
+    ]
     outbox_ids = list(session.scalars(_INSERT_OUTBOX, pieces))
     enqueue_all(
         session,
@@ -338,7 +333,7 @@ def _write_replies(session: Session, replies: list[_Reply], behind: set[int] | N
                 piece["conversation_id"],
                 outbox_id=outbox_id,
                 request=piece["request"],
-                wait_in_queue=piece["conversation_id"] in behind,
+                wait_in_queue=piece["status"] == "pending",
             )
             for piece, outbox_id in zip(pieces, outbox_ids, strict=True)
         ],
