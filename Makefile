@@ -94,10 +94,11 @@ bench-api: $(STAMP)
 bench-banking77: $(STAMP)
 	$(BIN)/python -m bench.banking77
 
-# Webhook-to-reply through real HTTP; WORKERS=1 adds a standalone worker, ENCODER=onnx (int8) or openvino (bf16).
+# Webhook-to-reply through real HTTP; WORKERS=1 adds a standalone worker, ENCODER=onnx (int8) or openvino (bf16),
+# WORKER_ENCODER=onnx-fp32 (or another) instead of the standalone workers' automatic choice.
 bench-channels: $(STAMP)
 	$(BIN)/python -m bench.channels --database both --rates 50,150,200 --seconds 20 --workers $(or $(WORKERS),0) \
-		$(if $(ENCODER),--encoder-backend $(ENCODER))
+		$(if $(ENCODER),--encoder-backend $(ENCODER)) $(if $(WORKER_ENCODER),--worker-encoder-backend $(WORKER_ENCODER))
 
 $(RASA_STAMP):
 	@test -n "$(RASA_PYTHON)" || (echo "Rasa 3.6 needs Python 3.10: install it, or set RASA_PYTHON=/path/to/python3.10" && false)

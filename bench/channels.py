@@ -1,7 +1,7 @@
 """Channel benchmark: webhook acknowledgement and webhook-to-send latency, and sustained messages/s.
 
 Run: python -m bench.channels [--database sqlite|postgresql|both] [--seconds 20] [--workers N]
-     [--encoder-backend onnx-fp32|openvino|onnx|onnx-int8-ffn|torch]
+     [--encoder-backend onnx-fp32|openvino|onnx|onnx-int8-ffn|torch] [--worker-encoder-backend auto|...]
 
 Real HTTP end to end: signed webhooks into a running `webcare serve` (embedded worker), replies out to
 the fake platform server; every message must be answered (a lost message is reported).
@@ -139,6 +139,12 @@ def main(argv: list[str] | None = None) -> None:
         default=Settings.model_fields["encoder_backend"].default,
         help="the server's and workers' WEBCARE_ENCODER_BACKEND (they do not inherit WEBCARE_ variables)",
     )
+    parser.add_argument(
+        "--worker-encoder-backend",
+        choices=["auto", *ENCODER_BACKENDS],
+        default=Settings.model_fields["worker_encoder_backend"].default,
+        help="standalone workers' WEBCARE_WORKER_ENCODER_BACKEND (their log line names the encoder)",
+    )
     args = parser.parse_args(argv)
     print("command: python -m bench.channels " + " ".join(argv if argv is not None else sys.argv[1:]))
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -152,7 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for kind in kinds:
-            extra = {"WEBCARE_ENCODER_BACKEND": args.encoder_backend}
+            extra = {
+                "WEBCARE_ENCODER_BACKEND": args.encoder_backend,
+                "WEBCARE_WORKER_ENCODER_BACKEND": args.worker_encoder_backend,
+            }
             if args.workers:
                 extra["WEBCARE_EMBEDDED_WORKER"] = "false"
             with (

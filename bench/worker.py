@@ -1,7 +1,7 @@
 """Worker benchmark: a backlog of stored messages, one worker in this process until every reply is sent.
 
 Run: python -m bench.worker [--database sqlite|postgresql|both] [--messages 1000] [--rounds 1]
-     [--encoder-backend onnx-fp32|openvino|onnx|onnx-int8-ffn|torch]
+     [--encoder-backend auto|onnx-fp32|openvino|onnx|onnx-int8-ffn|torch]
 
 No webhooks and no load generator: the worker alone, as under a backlog (understanding, handling in the
 database, sends over real HTTP to the fake platform and their records). Prints messages/s and CPU
@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, upgrade
-from app.engine_service import make_encoder
+from app.engine_service import make_encoder, worker_encoder_backend
 from app.settings import Settings
 from app.simulation import account_for, new_message_id
 from app.webhook_payloads import inbound_body
@@ -49,6 +49,7 @@ CHANNEL = "messenger"
 
 @dataclass(frozen=True)
 class Round:
+    encoder: str
     messages_per_second: float
     worker_ms: float
     database_ms: float
@@ -91,7 +92,8 @@ def drain(worker: Worker, sessions: sessionmaker[Session], *, timeout: float = 6
 
 
 def run_round(kind: str, texts: list[str], backend: str, workdir: Path) -> Round:
-    encoder = make_encoder(Settings(encoder_backend=backend, models_dir=workdir / "models"))
+    settings = Settings(worker_encoder_backend=backend, models_dir=workdir / "models")
+    encoder = make_encoder(settings, worker_encoder_backend(settings))
     engine = build_engine(read_kb_file(DEMO_KB), encoder, cache_dir=workdir / "cache")
     with ExitStack() as stack:
         url = stack.enter_context(fresh_database(kind, workdir))
@@ -121,6 +123,7 @@ def run_round(kind: str, texts: list[str], backend: str, workdir: Path) -> Round
     count = len(texts) - WARM_UP
     worker_ms = (cpu_after - cpu_before) * 1000 / count
     return Round(
+        encoder=encoder.name,
         messages_per_second=count / elapsed,
         worker_ms=worker_ms,
         database_ms=(after["database"] - before["database"]) * 1000 / count,
@@ -135,7 +138,8 @@ def rounds(kinds: list[str], args: argparse.Namespace) -> Iterator[str]:
             with tempfile.TemporaryDirectory() as tmp:
                 r = run_round(kind, texts, args.encoder_backend, Path(tmp))
             yield (
-                f"| {kind} | {number} | {args.messages} | {r.messages_per_second:.1f} | {r.worker_ms:.2f} "
+                f"| {kind} | {r.encoder} | {number} | {args.messages} | {r.messages_per_second:.1f} "
+                f"| {r.worker_ms:.2f} "
                 f"| {r.database_ms:.2f} | {r.platform_ms:.2f} |"
             )
 
@@ -147,8 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
         "--encoder-backend",
-        choices=ENCODER_BACKENDS,
-        default=Settings.model_fields["encoder_backend"].default,
+        choices=["auto", *ENCODER_BACKENDS],
+        default=Settings.model_fields["worker_encoder_backend"].default,
+        help="the worker's WEBCARE_WORKER_ENCODER_BACKEND (auto: what `webcare worker` chooses here)",
     )
     args = parser.parse_args(argv)
     print("command: python -m bench.worker " + " ".join(argv if argv is not None else sys.argv[1:]))
@@ -158,8 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(row, flush=True)
     print()
-    print("| database | round | messages | msg/s | CPU ms/msg: worker | PostgreSQL | fake platform |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| database | encoder | round | messages | msg/s | CPU ms/msg: worker | PostgreSQL | fake platform |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

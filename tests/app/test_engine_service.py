@@ -1,4 +1,5 @@
-"""The live engine of a process: a publish is answered at once and fully refitted in the background."""
+"""The live engine of a process: a publish is answered at once and fully refitted in the background; the
+encoder a standalone worker chooses."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
-from app.engine_service import EngineService
+from app.engine_service import EngineService, make_encoder, worker_encoder_backend
 from app.settings import Settings
 from bot.encoder import TextEncoder
+from bot.openvino_model import cpu_precision
 from bot.policy import FAQ_PREFIX
 from bot.types import FaqEntry
 from knowledge_base.store import import_entries
@@ -49,3 +53,19 @@ def test_a_publish_gets_its_ngram_evidence_back_in_the_background(
     assert refitted.classifier.lexical is not incremental.classifier.lexical
     assert refitted.retriever is incremental.retriever
     assert service.refresh() is refitted  # nothing new published: the refitted engine stays
+
+
+def test_a_standalone_worker_encodes_in_bf16_where_the_cpu_multiplies_it(tmp_path: Path) -> None:
+    bf16 = cpu_precision() == "bf16"
+    settings = Settings(models_dir=tmp_path)
+    assert worker_encoder_backend(settings) == ("openvino" if bf16 else "onnx-fp32")
+    worker_encoder = make_encoder(settings, worker_encoder_backend(settings))
+    assert worker_encoder.name.endswith("@openvino-bf16" if bf16 else "@onnx-fp32")
+    assert make_encoder(settings).name.endswith("@onnx-fp32")  # the server's stays fp32
+    # Other encoders' vectors are further from bf16's (int8 has a calibration of its own): kept as chosen.
+    for backend in ("onnx", "onnx-int8-ffn", "torch", "openvino"):
+        assert worker_encoder_backend(Settings(encoder_backend=backend)) == backend
+    chosen = Settings(worker_encoder_backend="onnx-fp32")
+    assert worker_encoder_backend(chosen) == "onnx-fp32"
+    with pytest.raises(ValidationError, match="must be auto or one of torch, onnx"):
+        Settings(worker_encoder_backend="gpu")
