@@ -44,6 +44,11 @@ class OpenVinoModel:
         )
         # An infer request serves one call at a time; idle ones wait here for the next caller.
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # The first call runs here, on one thread. OpenVINO's Python binding sets up a static on its first
+        # call whose set-up lets go of the interpreter lock (pybind11's numpy bridge); a second thread
+        # arriving meanwhile waits for that static holding the lock, and both hang for good. Seen as a
+        # worker's index build that never ended (two chunks side by side on a fresh model: 1 process in 12).
+        self(np.zeros((1, 8), dtype=np.int64), np.ones((1, 8), dtype=np.int64))
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         try:
