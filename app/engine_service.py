@@ -44,8 +44,9 @@ def worker_encoder_backend(settings: Settings) -> str:
     """The encoder backend of a standalone worker: WEBCARE_WORKER_ENCODER_BACKEND, where auto means
     OpenVINO in bf16 if the CPU multiplies bf16 natively and the server encodes in fp32, else the server's.
 
-    A worker encodes in batches only, where bf16 pays: bench.channels with one standalone worker, 2 cores
-    (Xeon with AMX, 2026-12-01), worker CPU 9-11 ms a message against 13-16 and 15-20% more messages/s.
+    A worker encodes in batches only, where bf16 pays: bench.channels on 2 cores (Xeon with AMX, 2026-12-01),
+    20-30% less worker CPU a message; with two workers on PostgreSQL, using all the CPU, 112-116 msg/s
+    against 79-85.
     A server answers single messages too, where OpenVINO is slower (its idle threads spin), so it keeps
     fp32; bf16's vectors stay within cosine 0.0001 of fp32's, and the same answers came out of both.
     """
