@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,17 @@ def test_a_question_about_links_is_answered_not_ignored_as_spam(demo_engine: Ans
     assert demo_engine.understand([text])[0].top_intent.name == "spam"
     decision = demo_engine.decide(text)
     assert (decision.action, decision.faq_id) == (Action.ANSWER, "scam-texts")
+
+
+def test_a_question_read_as_spam_is_never_ignored_when_an_entry_might_answer_it(
+    demo_engine: AnswerEngine,
+) -> None:
+    # Its entry's confidence sits near the threshold (0.953 in fp32, 0.949 in bf16 on an AMD EPYC): with
+    # the threshold above it, the message must still reach someone, not be dropped as spam.
+    text = "hi, @KestrelMobile whats ur official website, want to check a link in a text"
+    stricter = replace(demo_engine, config=replace(demo_engine.config, answer_threshold=0.99))
+    decision = stricter.decide(text)
+    assert decision.action in (Action.HANDOFF, Action.CLARIFY), decision
 
 
 def test_out_of_scope_is_not_answered_from_the_faq(demo_engine: AnswerEngine) -> None:
