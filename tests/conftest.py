@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, upgrade
 from bot.encoder import TextEncoder, TorchEncoder
+from bot.onnx_encoder import OnnxEncoder
 from bot.pipeline import AnswerEngine
 from bot.types import FaqEntry
 from knowledge_base.answering import build_engine
@@ -42,7 +43,15 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def encoder() -> TextEncoder:
+def encoder(cache_dir: Path) -> TextEncoder:
+    """The default encoder (ONNX Runtime, fp32), as `webcare serve` runs it; its export and the demo's
+    vectors are shared with the servers and commands the run starts."""
+    return OnnxEncoder(cache_dir=cache_dir / "models", quantisation="fp32")
+
+
+@pytest.fixture(scope="session")
+def torch_encoder() -> TorchEncoder:
+    """sentence-transformers itself: the reference the exported encoders are compared with."""
     return TorchEncoder()
 
 

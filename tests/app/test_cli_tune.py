@@ -44,7 +44,7 @@ def test_tuning_examples_are_every_phrasing_and_the_conversational_intents() -> 
 
 
 def test_tuned_model_is_served_under_a_name_of_its_own(
-    tmp_path: Path, env: dict[str, str], encoder: TorchEncoder
+    tmp_path: Path, env: dict[str, str], torch_encoder: TorchEncoder
 ) -> None:
     out = tmp_path / "tuned"
     extra = tmp_path / "nlu.yml"
@@ -79,7 +79,7 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     torch_vectors = TorchEncoder(model_dir=out).encode(TEXTS)
     # The steps moved the weights (the vectors are no longer the packaged model's), and the ONNX export is of
     # the tuned weights: its vectors are torch's on the tuned model, far closer than the packaged model's.
-    assert np.max(np.abs(torch_vectors - encoder.encode(TEXTS))) > 1e-3
+    assert np.max(np.abs(torch_vectors - torch_encoder.encode(TEXTS))) > 1e-3
     assert np.max(np.abs(onnx_vectors - torch_vectors)) < 1e-4
     assert packaged_export.read_bytes() == b"an earlier export"
     assert not earlier_tuning.parent.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.encoder import DIMENSION, TextEncoder
+from bot.encoder import DIMENSION, TorchEncoder
 from bot.onnx_encoder import ONNX_FILE, OnnxEncoder
 
 # Short and long, chatty and formal, typos, emoji, other languages, and one past the 128-token limit.
@@ -58,8 +58,8 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
 
 
-def test_vectors_are_close_to_torch(onnx_encoder: OnnxEncoder, encoder: TextEncoder) -> None:
-    ours, reference = onnx_encoder.encode(TEXTS), encoder.encode(TEXTS)
+def test_vectors_are_close_to_torch(onnx_encoder: OnnxEncoder, torch_encoder: TorchEncoder) -> None:
+    ours, reference = onnx_encoder.encode(TEXTS), torch_encoder.encode(TEXTS)
     assert ours.shape == (len(TEXTS), DIMENSION)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
@@ -69,12 +69,12 @@ def test_vectors_are_close_to_torch(onnx_encoder: OnnxEncoder, encoder: TextEnco
     assert cosines.mean() >= 0.99
 
 
-def test_one_text_at_a_time_is_as_close_to_torch(models_dir: Path, encoder: TextEncoder) -> None:
+def test_one_text_at_a_time_is_as_close_to_torch(models_dir: Path, torch_encoder: TorchEncoder) -> None:
     # int8 activations are scaled per call, so a text alone gets a slightly different vector
     # than in a batch; both must stay as close to torch.
     fresh = OnnxEncoder(cache_dir=models_dir, cache_size=0)
     one_by_one = np.vstack([fresh.encode([text]) for text in TEXTS])
-    assert _cosines(one_by_one, encoder.encode(TEXTS)).min() >= MIN_COSINE
+    assert _cosines(one_by_one, torch_encoder.encode(TEXTS)).min() >= MIN_COSINE
 
 
 @pytest.mark.parametrize(
@@ -85,10 +85,10 @@ def test_one_text_at_a_time_is_as_close_to_torch(models_dir: Path, encoder: Text
     [("fp32", 0.9999), ("int8-ffn", MIN_COSINE), ("bf16", 0.9995)],
 )
 def test_other_quantisations_are_close_to_torch(
-    models_dir: Path, encoder: TextEncoder, quantisation: str, min_cosine: float
+    models_dir: Path, torch_encoder: TorchEncoder, quantisation: str, min_cosine: float
 ) -> None:
     onnx = OnnxEncoder(cache_dir=models_dir, quantisation=quantisation, cache_size=0)
-    reference = encoder.encode(TEXTS)
+    reference = torch_encoder.encode(TEXTS)
     batched = onnx.encode(TEXTS)  # five runs of 4 texts, side by side on one-thread sessions
     one_by_one = np.vstack([onnx.encode([text]) for text in TEXTS])
     alone = np.vstack([onnx.encode([text], alone=True) for text in TEXTS])  # the answer API's path
@@ -102,7 +102,7 @@ def test_other_quantisations_are_close_to_torch(
         assert not any("intermediate" in name for name in manifest["fp32_nodes"])
 
 
-def test_nearest_neighbours_agree_with_torch(onnx_encoder: OnnxEncoder, encoder: TextEncoder) -> None:
+def test_nearest_neighbours_agree_with_torch(onnx_encoder: OnnxEncoder, torch_encoder: TorchEncoder) -> None:
     questions = [
         "How do I reset my password?",
         "How much does it cost to use my phone abroad?",
@@ -120,7 +120,7 @@ def test_nearest_neighbours_agree_with_torch(onnx_encoder: OnnxEncoder, encoder:
         "when can i call you",
     ]
     ours = onnx_encoder.encode(queries) @ onnx_encoder.encode(questions).T
-    reference = encoder.encode(queries) @ encoder.encode(questions).T
+    reference = torch_encoder.encode(queries) @ torch_encoder.encode(questions).T
     assert list(reference.argmax(axis=1)) == list(range(len(queries)))  # the example itself is sound
     assert list(ours.argmax(axis=1)) == list(range(len(queries)))
     # Runners-up may swap when torch scores them within a hair; the scores themselves stay close.
