@@ -44,8 +44,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder(cache_dir: Path) -> TextEncoder:
-    """The default encoder (ONNX Runtime, fp32), as `webcare serve` runs it; its export and the demo's
-    vectors are shared with the servers and commands the run starts."""
+    """The default encoder (ONNX Runtime, fp32), as `webcare serve` runs it; its ONNX export is shared with
+    the servers and commands the run starts, the demo file's vectors with the commands that read that file."""
     return OnnxEncoder(cache_dir=cache_dir / "models", quantisation="fp32")
 
 

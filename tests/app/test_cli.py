@@ -12,9 +12,9 @@ from tests.conftest import DEMO_KB
 
 
 def _env(database_url: str, cache_dir: Path) -> dict[str, str]:
-    # The default encoder, as users run these commands; with the run's shared vector cache (see
-    # webcare_env) the demo's phrasings come encoded by the servers started before. Torch here cost
-    # 12 s a command in imports alone (sentence-transformers) and encoded everything once more.
+    # The default encoder, as users run these commands; its ONNX export and the demo file's vectors are
+    # shared with the run's other processes (see webcare_env). Torch here cost 12 s a command in imports
+    # alone (sentence-transformers) on a 2-core AVX2 machine, and encoded the demo once more.
     return webcare_env(database_url, cache_dir.parent / "cli-data")
 
 
