@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, session_factory, upgrade
+from app.settings import Settings
 from bot.encoder import TextEncoder, TorchEncoder
 from bot.onnx_encoder import OnnxEncoder
 from bot.pipeline import AnswerEngine
@@ -46,7 +47,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def encoder(cache_dir: Path) -> TextEncoder:
     """The default encoder (ONNX Runtime, fp32), as `webcare serve` runs it; its ONNX export is shared with
     the servers and commands the run starts, the demo file's vectors with the commands that read that file."""
-    return OnnxEncoder(cache_dir=cache_dir / "models", quantisation="fp32")
+    return OnnxEncoder(cache_dir=Settings(vector_cache_dir=cache_dir).models_dir, quantisation="fp32")
 
 
 @pytest.fixture(scope="session")
