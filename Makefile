@@ -30,15 +30,35 @@ DEMO_EVALUATE := --kb knowledge_base/demo/kestrel_mobile.yaml --conversational $
 # once, redone when the knowledge base changes); WEBCARE_ENCODER_MODEL_DIR= (empty) serves the packaged model.
 DEMO_TUNED := data/tuned-encoder
 DEMO_ENCODER := WEBCARE_ENCODER_MODEL_DIR="$${WEBCARE_ENCODER_MODEL_DIR-$(DEMO_TUNED)}"
+TUNE_LOG := data/tune-encoder.log
+TUNE_PID := data/tune-encoder.pid
 
-.PHONY: run test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine bench-api bench-channels evaluate evaluate-packaged clean rasa bench-rasa
+.PHONY: run demo-tuning test install lint typecheck hadolint pytest chromium bench bench-banking77 bench-engine bench-api bench-channels evaluate evaluate-packaged clean rasa bench-rasa
 
-run: $(STAMP) $(DEMO_TUNED)/manifest.json
+# Serves at once: until the demo's tuned encoder is ready (tuned in the background, see demo-tuning) the
+# packaged one answers, with fewer answers and more handoffs but no less precision; then the server switches
+# to the tuned one by itself (WEBCARE_ENCODER_MODEL_WAIT), within seconds of the tuning's end.
+run: $(STAMP) demo-tuning
 	$(BIN)/webcare kb import knowledge_base/demo/kestrel_mobile.yaml
 	$(BIN)/webcare rasa import $(DEMO_RASA)
 	$(BIN)/webcare users add demo --role admin --password "$${WEBCARE_DEMO_PASSWORD:-kestrel-demo}" --exist-ok
 	@echo "Workspace: http://127.0.0.1:8000/ui  (user demo, password $${WEBCARE_DEMO_PASSWORD:-kestrel-demo})"
-	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(DEMO_ENV) $(DEMO_ENCODER) $(BIN)/webcare serve
+	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(DEMO_ENV) $(DEMO_ENCODER) \
+		WEBCARE_ENCODER_MODEL_WAIT="$${WEBCARE_ENCODER_MODEL_WAIT-true}" $(BIN)/webcare serve
+
+# Starts tuning the demo's encoder at the lowest CPU priority, unless it is tuned and up to date or being
+# tuned: run in the foreground it kept the first `make run` from serving for a quarter of an hour.
+demo-tuning: $(STAMP)
+	@if ! $(MAKE) -s -q $(DEMO_TUNED)/manifest.json 2>/dev/null; then \
+		mkdir -p data; \
+		if [ -f $(TUNE_PID) ] && kill -0 "$$(cat $(TUNE_PID))" 2>/dev/null; then \
+			echo "Still tuning the encoder to the demo knowledge base (progress: $(TUNE_LOG))"; \
+		else \
+			nohup nice -n 19 $(MAKE) -s $(DEMO_TUNED)/manifest.json > $(TUNE_LOG) 2>&1 & echo $$! > $(TUNE_PID); \
+			echo "Tuning the encoder to the demo knowledge base in the background (progress: $(TUNE_LOG))"; \
+		fi; \
+		echo "Until it is done the packaged encoder answers; the server then switches to the tuned one"; \
+	fi
 
 test: $(STAMP) lint typecheck hadolint pytest
 
@@ -79,9 +99,13 @@ evaluate: $(STAMP) $(DEMO_TUNED)/manifest.json
 evaluate-packaged: $(STAMP)
 	$(DEMO_ENV) WEBCARE_ENCODER_MODEL_DIR= $(BIN)/webcare evaluate training/data/demo_heldout.jsonl $(DEMO_EVALUATE)
 
+# Tuned beside the served model (a directory of its own per tuning, should `make evaluate` start one while
+# `make run` has one going) and put in its place when complete: a server never loads half a model.
 $(DEMO_TUNED)/manifest.json: $(STAMP) knowledge_base/demo/kestrel_mobile.yaml $(DEMO_RASA)/data/needs_a_person.yml
 	@echo "Tuning the encoder to the demo knowledge base (about a quarter of an hour on 2 cores, once)"
-	$(BIN)/webcare nlu tune-encoder $(DEMO_EVALUATE) --out $(DEMO_TUNED)
+	tuning=$(DEMO_TUNED).partial-$$$$; \
+	$(BIN)/webcare nlu tune-encoder $(DEMO_EVALUATE) --out $$tuning || { rm -rf $$tuning; exit 1; }; \
+	rm -rf $(DEMO_TUNED) && mv $$tuning $(DEMO_TUNED) && echo "$(DEMO_TUNED): the tuned encoder is in place"
 
 bench: bench-engine bench-api bench-banking77
 

@@ -20,7 +20,7 @@ def worker(
 ) -> None:
     """Run workers that answer stored messages and send replies (PostgreSQL: run as many as you like)."""
     from app.channels import http_client
-    from app.engine_service import EngineService, make_encoder, worker_encoder_backend
+    from app.engine_service import EngineService, worker_encoder_backend
     from app.workers import build_worker, job_listener
     from bot.inbox.priority import lower_this_process
 
@@ -29,8 +29,7 @@ def worker(
     # gives way to the servers' intake on a shared machine.
     lower_this_process(settings.worker_niceness)
     sessions = open_database(settings)
-    encoder = make_encoder(settings, worker_encoder_backend(settings))
-    engines = EngineService(settings, sessions, encoder)
+    engines = EngineService(settings, sessions, backend=worker_encoder_backend(settings))
     engines.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -49,7 +48,8 @@ def worker(
             listener.start()
         for thread in workers:
             thread.start()
-        typer.echo(f"{threads} worker thread(s) running, encoder {encoder.name}; Ctrl-C to stop", err=True)
+        running = f"{threads} worker thread(s) running, encoder {engines.encoder.name}"
+        typer.echo(f"{running}; Ctrl-C to stop", err=True)
         for thread in workers:
             thread.join()
         if listener is not None:

@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
-from bot.encoder import TextEncoder, TorchEncoder
+from bot.artifacts import MANIFEST
+from bot.encoder import WEIGHTS_FILE, TextEncoder, TorchEncoder
 from bot.nlu_data import Example
 from bot.pipeline import AnswerEngine
 from bot.rasa_nlu import RasaNlu
@@ -32,12 +34,25 @@ def make_encoder(settings: Settings, backend: str | None = None) -> TextEncoder:
     from bot.onnx_encoder import BACKENDS, OnnxEncoder
 
     backend = backend or settings.encoder_backend
+    model_dir = settings.encoder_model_dir
+    if settings.encoder_model_wait and tuned_model_stamp(model_dir) is None:
+        model_dir = None  # no complete tuning there yet: the packaged model until there is
     if backend in BACKENDS:
         quantisation = BACKENDS[backend]
-        return OnnxEncoder(
-            cache_dir=settings.models_dir, model_dir=settings.encoder_model_dir, quantisation=quantisation
-        )
-    return TorchEncoder(model_dir=settings.encoder_model_dir)
+        return OnnxEncoder(cache_dir=settings.models_dir, model_dir=model_dir, quantisation=quantisation)
+    return TorchEncoder(model_dir=model_dir)
+
+
+def tuned_model_stamp(model_dir: Path | None) -> tuple[int, int, int] | None:
+    """Which tuning `model_dir` holds (its manifest, written after the weights: inode, size, mtime), or None
+    while it holds no complete model."""
+    if model_dir is None or not (model_dir / WEIGHTS_FILE).is_file():
+        return None
+    try:
+        stat = (model_dir / MANIFEST).stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def worker_encoder_backend(settings: Settings) -> str:
@@ -72,10 +87,17 @@ class EngineService:
         settings: Settings,
         sessions: sessionmaker[Session],
         encoder: TextEncoder | None = None,
+        *,
+        backend: str | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
-        self.encoder = encoder or make_encoder(settings)
+        self._backend = backend  # the encoder backend, kept for a switch to a newly tuned model
+        # The tuning in use, when waiting for tunings (WEBCARE_ENCODER_MODEL_WAIT); taken before the encoder
+        # is made, so a tuning completed in between is switched to (again) rather than missed.
+        self._model_stamp = tuned_model_stamp(settings.encoder_model_dir)
+        self._switching = False  # guarded by _refit_guard: at most one switch is built at a time
+        self.encoder = encoder or make_encoder(settings, backend)
         # With WEBCARE_NLU_BACKEND=rasa a Rasa server ranks intents; our retrieval and policy stay.
         self.nlu = RasaNlu(settings.rasa_url) if settings.nlu_backend == "rasa" else None
         self._engine: AnswerEngine | None = None
@@ -91,10 +113,12 @@ class EngineService:
             engine = self.refresh(force=True)
         return engine
 
-    def _build(self, entries: Sequence[FaqEntry], index: FaqIndex | None = None) -> AnswerEngine:
+    def _build(
+        self, entries: Sequence[FaqEntry], index: FaqIndex | None = None, encoder: TextEncoder | None = None
+    ) -> AnswerEngine:
         return build_engine(
             entries,
-            self.encoder,
+            encoder or self.encoder,
             index=index,
             cache_dir=self._settings.cache_dir,
             replies=Replies(brand=self._settings.brand_name),
@@ -109,12 +133,19 @@ class EngineService:
         With every vector already on disk a build needs no encoding, so without this the first
         customer message would wait seconds for the model to load.
         """
+        if self._settings.encoder_model_wait and self._model_stamp is None:
+            log.warning(
+                "no tuned model in %s yet: the packaged encoder answers until a tuning there is complete",
+                self._settings.encoder_model_dir,
+            )
         engine = self.refresh(force=True)
         self.encoder.encode([WARM_UP_TEXT])
         return engine
 
     def refresh(self, *, force: bool = False) -> AnswerEngine:
         """Rebuild if the published version moved (or `force`); requests keep the old one meanwhile."""
+        if self._settings.encoder_model_wait:
+            self._switch_when_tuned()
         # Several threads refresh (the kb watcher, worker loops): one rebuilds, the others go on
         # with the current engine instead of queueing behind it.
         current = self._engine
@@ -143,6 +174,38 @@ class EngineService:
             return engine
         finally:
             self._build_lock.release()
+
+    def _switch_when_tuned(self) -> None:
+        """Start building an engine on the tuned model if a tuning was completed since ours."""
+        stamp = tuned_model_stamp(self._settings.encoder_model_dir)
+        if stamp is None or stamp == self._model_stamp:
+            return
+        with self._refit_guard:
+            if self._switching:
+                return
+            self._switching = True
+        threading.Thread(target=self._switch, args=(stamp,), name="encoder-switch", daemon=True).start()
+
+    def _switch(self, stamp: tuple[int, int, int]) -> None:
+        """Build the whole engine on the newly tuned model beside the live one (the live one answers
+        meanwhile), then swap encoder and engine together."""
+        try:
+            encoder = make_encoder(self._settings, self._backend)
+            encoder.encode([WARM_UP_TEXT])
+            with self._sessions() as session:
+                version = kb_version(session)
+                entries = published_entries(session)
+            engine = self._build(entries, encoder=encoder)
+            with self._build_lock:
+                # A publish during the build is applied by the next refresh, on the new encoder.
+                self.encoder, self._engine, self.version = encoder, engine, version
+            log.info("answer engine switched to the tuned encoder %s", encoder.name)
+        except Exception:  # the current engine keeps answering; a later tuning is tried again
+            log.exception("switching to the tuned model in %s failed", self._settings.encoder_model_dir)
+        finally:
+            with self._refit_guard:
+                self._model_stamp = stamp
+                self._switching = False
 
     def _refit_later(self, engine: AnswerEngine) -> None:
         """After a publish refitted some entries in place (live in well under a second, but without their

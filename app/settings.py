@@ -61,6 +61,14 @@ class Settings(BaseSettings):
             "default the packaged all-MiniLM-L6-v2"
         ),
     )
+    encoder_model_wait: bool = Field(
+        default=False,
+        description=(
+            "true: encoder_model_dir may hold no model yet (a tuning under way); the packaged model answers "
+            "until a complete one is there, then servers and workers switch to it, and to every later "
+            "tuning written there, within seconds and without a restart"
+        ),
+    )
     nlu_backend: Literal["builtin", "rasa"] = Field(
         default="builtin", description="builtin classifier, or a running Rasa server at rasa_url"
     )
@@ -139,6 +147,18 @@ class Settings(BaseSettings):
         OfficeHours.parse(self.office_hours, self.timezone)  # raises with the problem and the expected form
         return self
 
+    @model_validator(mode="after")
+    def _tuned_model_there(self) -> Settings:
+        # A typo in the path must not quietly serve the packaged model, unless waiting for it was asked for.
+        model_dir = self.encoder_model_dir
+        if model_dir is not None and not self.encoder_model_wait and not (model_dir / WEIGHTS_FILE).is_file():
+            raise ValueError(
+                f"encoder_model_dir: {model_dir} holds no {WEIGHTS_FILE}: point it at the --out directory of "
+                "'webcare nlu tune-encoder' (or set WEBCARE_ENCODER_MODEL_WAIT=true to serve the packaged "
+                "model until a tuning there is complete)"
+            )
+        return self
+
     @field_validator("encoder_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -158,13 +178,7 @@ class Settings(BaseSettings):
     def _tuned_model(cls, value: object) -> Path | None:
         if value is None or value == "":
             return None  # set but empty: the packaged model, as when unset
-        value = Path(str(value))
-        if not (value / WEIGHTS_FILE).is_file():
-            raise ValueError(
-                f"{value} holds no {WEIGHTS_FILE}: "
-                "point it at the --out directory of 'webcare nlu tune-encoder'"
-            )
-        return value
+        return Path(str(value))
 
     @property
     def models_dir(self) -> Path:

@@ -32,7 +32,12 @@ def readyz(state: State) -> Response:
         checks["rasa"] = state.engines.nlu.status()
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
-        {"ready": ready, "checks": checks, "kb_version": state.engines.version},
+        {
+            "ready": ready,
+            "checks": checks,
+            "kb_version": state.engines.version,
+            "encoder": state.engines.encoder.name,
+        },
         status_code=200 if ready else 503,
     )
 

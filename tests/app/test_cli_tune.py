@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -16,7 +18,7 @@ from bot.nlu_data import Example
 from bot.onnx_encoder import OnnxEncoder
 from bot.policy import TUNED_POLICY, PolicyConfig, policy_for
 from knowledge_base.formats import read_kb_file
-from tests.app.live_server import run_cli, webcare_env
+from tests.app.live_server import live_server, run_cli, webcare_env
 from tests.conftest import DEMO_KB
 from training.finetune import KIND
 from training.tune_encoder import tuning_examples
@@ -53,8 +55,19 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
         encoding="utf-8",
     )
     command = ["nlu", "tune-encoder", "--kb", str(DEMO_KB), "--conversational", str(extra), "--out", str(out)]
-    result = run_cli([*command, "--epochs", "0.1"], env)
-    assert result.returncode == 0, result.stderr
+    # A server told to wait for the tuning answers with the packaged model until the tuning is complete,
+    # then switches to the tuned one without a restart.
+    waiting = {**env, "WEBCARE_ENCODER_MODEL_DIR": str(out), "WEBCARE_ENCODER_MODEL_WAIT": "true"}
+    with live_server(waiting) as base:
+        assert serving_encoder(base) == f"{MODEL_NAME}@onnx-fp32"
+        result = run_cli([*command, "--epochs", "0.1"], env)
+        assert result.returncode == 0, result.stderr
+        tuned = f"{model_identity(out)}@onnx-fp32"
+        deadline = time.monotonic() + 240
+        while serving_encoder(base) != tuned and time.monotonic() < deadline:
+            time.sleep(1)
+        assert serving_encoder(base) == tuned
+        assert httpx.get(f"{base}/readyz").json()["ready"] is True
     assert f"WEBCARE_ENCODER_MODEL_DIR={out}" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == KIND
@@ -86,6 +99,12 @@ def test_tuned_model_is_served_under_a_name_of_its_own(
     assert served.model_path.parent.parent == packaged_export.parent.parent
 
 
+def serving_encoder(base: str) -> str:
+    response = httpx.get(f"{base}/readyz", timeout=10)
+    assert response.status_code == 200, response.text
+    return str(response.json()["encoder"])
+
+
 def test_a_model_tuned_again_gets_a_new_name(tmp_path: Path) -> None:
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(b"first tuning")
@@ -100,6 +119,11 @@ def test_settings_refuse_a_directory_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"holds no model\.safetensors: point it at the --out"):
         Settings(encoder_model_dir=tmp_path)
     assert Settings(encoder_model_dir="").encoder_model_dir is None  # set but empty: the packaged model
+    # Unless told to wait for a tuning there: the packaged model until then.
+    waiting = Settings(
+        encoder_model_dir=tmp_path, encoder_model_wait=True, vector_cache_dir=tmp_path / "cache"
+    )
+    assert make_encoder(waiting).name == f"{MODEL_NAME}@onnx-fp32"
 
 
 def test_nothing_to_tune_on_is_a_clear_error(tmp_path: Path, env: dict[str, str]) -> None:
