@@ -33,7 +33,11 @@ def api_urls(settings: Settings) -> dict[str, str]:
 def http_client(settings: Settings) -> httpx.Client:
     """One pooled client per process for every outbound call."""
     timeout = httpx.Timeout(settings.send_timeout_seconds, connect=min(5.0, settings.send_timeout_seconds))
-    return httpx.Client(timeout=timeout, headers={"user-agent": "webcare/0.1"})
+    # No pool limits of its own: the workers' send threads bound the calls in flight, and every connection
+    # they use is kept alive (httpx's default keeps 20, so more sends at once opened a new connection, in
+    # production a TLS handshake, for most calls).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    return httpx.Client(timeout=timeout, limits=limits, headers={"user-agent": "webcare/0.1"})
 
 
 def secrets_environment(secrets: ChannelSecrets) -> dict[str, str]:

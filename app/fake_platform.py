@@ -280,8 +280,10 @@ async def _client_left(request: Request, delay: float) -> bool:
     return False
 
 
-def create_fake_platform() -> FastAPI:
-    """The fake server; its state lives on app.state.fake."""
+def create_fake_platform(latency: float = 0.0) -> FastAPI:
+    """The fake server; its state lives on app.state.fake. Every platform call is answered `latency`
+    seconds after it arrived, as a real platform's are (100-300 ms), so that load tests see the sends'
+    round trips; requests are recorded on arrival."""
     app = FastAPI(title="Webcare fake platform", docs_url=None, redoc_url=None)
     state = FakeState()
     app.state.fake = state
@@ -309,6 +311,8 @@ def create_fake_platform() -> FastAPI:
             "status": None,
         }
         state.record(entry)
+        if latency:
+            await asyncio.sleep(latency)
         # Failures hit message sends only: a typing indicator before the send must not use one up.
         failure = None if action else state.take_failure(request.url.path)
         if failure is not None and failure.delay and await _client_left(request, failure.delay):
@@ -363,8 +367,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Graph API and X API for Webcare tests and demos.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds before each platform call is answered (default 0)"
+    )
     args = parser.parse_args(argv)
-    uvicorn.run(create_fake_platform(), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_fake_platform(args.latency), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1, description="tries before a job is dead-lettered")
     worker_poll_seconds: float = Field(default=0.25, gt=0)
     worker_send_concurrency: int = Field(
-        default=16, ge=1, le=256, description="sends in flight at once per worker (platform APIs are slow)"
+        default=64, ge=1, le=256, description="sends in flight at once per worker (platform APIs are slow)"
     )
     worker_niceness: int = Field(
         default=10, ge=0, le=19, description="how much lower the workers' CPU priority is than intake's"

@@ -145,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
         default=Settings.model_fields["worker_encoder_backend"].default,
         help="standalone workers' WEBCARE_WORKER_ENCODER_BACKEND (their log line names the encoder)",
     )
+    parser.add_argument(
+        "--platform-latency",
+        type=float,
+        default=0.0,
+        help="seconds the fake platform takes to answer each call (real platforms: 0.1-0.3)",
+    )
     args = parser.parse_args(argv)
     print("command: python -m bench.channels " + " ".join(argv if argv is not None else sys.argv[1:]))
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -166,7 +172,11 @@ def main(argv: list[str] | None = None) -> None:
                 extra["WEBCARE_EMBEDDED_WORKER"] = "false"
             with (
                 fresh_database(kind, workdir) as url,
-                channel_stack(url, workdir / "data", **extra) as (server, fake, env),
+                channel_stack(url, workdir / "data", platform_latency=args.platform_latency, **extra) as (
+                    server,
+                    fake,
+                    env,
+                ),
                 worker_processes(env, args.workers),
             ):
                 # Every message of the run is different: no phase meets a text an earlier one cached.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,10 +44,11 @@ class WorkerConfig:
     # Messages handled in one transaction. One transaction each, the worker's loop waited 12-20 ms a
     # message on its statements and commits (2 cores at 150 msg/s offered), more than understanding took.
     handle_together: int = 8
-    # Sends in flight at once. Platform APIs answer in 100-300 ms, so one send at a time would cap a
-    # worker at a few replies a second; the claimed jobs belong to different conversations, so their
-    # sends can overlap without breaking any conversation's order.
-    send_concurrency: int = 16
+    # Sends in flight at once. Platform APIs answer in 100-300 ms and a reply is two calls (typing, then
+    # the message), so this over twice the latency bounds a worker's replies a second: 16 held one at 40
+    # msg/s against a platform answering in 150 ms (bench.channels --platform-latency 0.15). The claimed
+    # jobs belong to different conversations, so their sends overlap without breaking any one's order.
+    send_concurrency: int = 64
     # How much lower than intake the worker's threads run. Understanding a message costs several
     # times the CPU of acknowledging it; at full load, equal priority let the worker's bursts hold
     # acknowledgements up (bench.channels, one standalone worker, SQLite, 50 msg/s: ack p99 50-74 ms
@@ -91,6 +93,7 @@ class Worker:
         self._pool: ThreadPoolExecutor | None = None
         self._decider: ThreadPoolExecutor | None = None
         self._ahead: _Batch | None = None  # claimed and being understood while the batch before it is handled
+        self._in_flight: deque[Future[object]] = deque()  # sends of handled batches, oldest first
         self._recorder = SendRecorder(sessions, worker=config.name)
 
     def run_once(self) -> bool:
@@ -108,9 +111,22 @@ class Worker:
         size = self.config.handle_together
         for start in range(0, len(batch.handles), size):
             self._handle_together(batch.handles[start : start + size], decided, batch)
-        for future in batch.sends:
-            future.result()
+        # The sends run on behind the next batch: waiting for them took a platform's round trips (two a
+        # reply, 100-300 ms each) out of every batch's turn. At most a pool's worth wait behind the ones in
+        # flight, so a slow platform slows the claims down instead of letting held jobs pile up.
+        self._in_flight.extend(batch.sends)
+        self._settle_sends(most=self.config.send_concurrency)
         return True
+
+    def finish_sends(self) -> None:
+        """Wait until every send started so far has finished (and been recorded)."""
+        self._settle_sends(most=0)
+
+    def _settle_sends(self, most: int) -> None:
+        """Collect finished sends, and wait for the oldest until no more than `most` are unfinished."""
+        in_flight = self._in_flight
+        while in_flight and (in_flight[0].done() or len(in_flight) > most):
+            in_flight.popleft().result()
 
     def _take_batch(self) -> _Batch | None:
         """Claim up to a batch of ready jobs, start their sends and the understanding of their messages."""
@@ -186,6 +202,7 @@ class Worker:
                 jobs.retry_later(self._sessions, job, worker=self.config.name, delay=0, error="")
             for future in ahead.sends:
                 future.result()
+        self.finish_sends()
         for pool in (self._decider, self._pool):
             if pool is not None:
                 pool.shutdown(wait=True)

@@ -87,10 +87,11 @@ def stack_env(database_url: str, data_dir: Path, platform_url: str, **extra: str
 
 @contextmanager
 def channel_stack(
-    database_url: str, data_dir: Path, **extra: str
+    database_url: str, data_dir: Path, *, platform_latency: float = 0.0, **extra: str
 ) -> Iterator[tuple[str, FakePlatform, dict[str, str]]]:
-    """(server URL, fake platform, environment) with the demo KB imported."""
-    with running_fake_platform() as platform:
+    """(server URL, fake platform answering after `platform_latency` seconds, environment) with the demo
+    KB imported."""
+    with running_fake_platform(latency=platform_latency) as platform:
         env = stack_env(database_url, data_dir, platform.url, **extra)
         imported = run_cli(["kb", "import", str(DEMO_KB)], env)
         assert imported.returncode == 0, imported.stderr

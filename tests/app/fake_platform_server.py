@@ -73,11 +73,13 @@ class FakePlatform:
 
 
 @contextmanager
-def running_fake_platform(timeout: float = 30.0) -> Iterator[FakePlatform]:
-    """`python -m app.fake_platform` in a subprocess; yields its handle; stops it afterwards."""
+def running_fake_platform(timeout: float = 30.0, latency: float = 0.0) -> Iterator[FakePlatform]:
+    """`python -m app.fake_platform` in a subprocess (answering each call after `latency` seconds); yields
+    its handle; stops it afterwards."""
     port = free_port()
     platform = FakePlatform(f"http://127.0.0.1:{port}")
     command = [sys.executable, "-m", "app.fake_platform", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--latency", str(latency)]
     ready = f"{platform.url}/_fake/requests"
     with serving_process(command, ready, name="the fake platform", timeout=timeout):
         yield platform

@@ -94,6 +94,13 @@ def _outbox(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
     return [(status, kind) for status, kind in rows]
 
 
+def _round(worker: Worker) -> bool:
+    """One round of the worker's loop, and the sends it started finished: what it did, seen whole."""
+    busy = worker.run_once()
+    worker.finish_sends()
+    return busy
+
+
 def _accepted(request: dict[str, object]) -> bool:
     return 200 <= int(request["status"] or 0) < 300  # type: ignore[call-overload]
 
@@ -102,12 +109,12 @@ def test_a_reply_goes_out_in_the_round_that_decided_it(
     sessions: sessionmaker[Session], worker: Worker
 ) -> None:
     _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
-    assert worker.run_once()  # one claim: the message is understood, handled and answered
+    assert _round(worker)  # one claim: the message is understood, handled and answered
     assert _outbox(sessions) == [("sent", "dm")]
     with sessions() as session:
         deliveries = session.scalars(select(JobRow).where(JobRow.kind == "deliver")).all()
     assert [(job.status, job.worker, job.attempts) for job in deliveries] == [("done", "test-worker", 1)]
-    assert not worker.run_once()  # nothing was left for a second round
+    assert not _round(worker)  # nothing was left for a second round
 
 
 def test_a_failed_piece_sends_the_rest_back_behind_it(
@@ -116,7 +123,7 @@ def test_a_failed_piece_sends_the_rest_back_behind_it(
     # A sensitive @mention: a short public acknowledgement, then the private message, in that order.
     platform.fail(429, times=1, retry_after=1, match=TWEETS)
     _receive(sessions, "x", "@KestrelMobile I will be taking you to court over this", kind="mention")
-    assert worker.run_once()
+    assert _round(worker)
     assert _outbox(sessions) == [("pending", "mention"), ("pending", "dm")]
     assert not [r for r in platform.requests() if _accepted(r)]  # the private message waits too
     with sessions() as session:
@@ -127,7 +134,7 @@ def test_a_failed_piece_sends_the_rest_back_behind_it(
     deadline = time.monotonic() + 30
     while _outbox(sessions) != [("sent", "mention"), ("sent", "dm")]:
         assert time.monotonic() < deadline, _outbox(sessions)
-        worker.run_once()
+        _round(worker)
         time.sleep(0.2)
     sent = [r["path"] for r in platform.requests() if _accepted(r) and r["kind"] == "send"]
     assert sent[0] == TWEETS and len(sent) == 2  # public first, as queued; nothing twice
@@ -141,14 +148,14 @@ def test_a_reply_waits_behind_the_conversations_earlier_reply_still_to_be_sent(
     platform.fail(500, times=1)
     customer = _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
     _receive(sessions, "messenger", "can I use my phone in spain", customer=customer)
-    assert worker.run_once()
+    assert _round(worker)
     assert _outbox(sessions) == [("pending", "dm")]  # the failed send, to be retried later
-    assert worker.run_once()  # the second message: decided, its reply queued behind the first
+    assert _round(worker)  # the second message: decided, its reply queued behind the first
     assert _outbox(sessions) == [("pending", "dm"), ("pending", "dm")]
     deadline = time.monotonic() + 30
     while _outbox(sessions) != [("sent", "dm"), ("sent", "dm")]:
         assert time.monotonic() < deadline, _outbox(sessions)
-        worker.run_once()
+        _round(worker)
         time.sleep(0.2)
     with sessions() as session:
         in_order = session.scalars(
@@ -173,16 +180,16 @@ def test_the_next_batch_is_claimed_while_this_one_is_handled_and_given_back_on_c
     first = make_worker(name="first", batch_size=1)
     _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
     _receive(sessions, "whatsapp", "what does roaming in the EU cost?")
-    assert first.run_once()
+    assert _round(first)
     assert _outbox(sessions) == [("sent", "dm")]  # the first message answered
     assert _jobs(sessions, "handle") == [("done", "first"), ("running", "first")]  # the second claimed ahead
     first.close()  # e.g. on shutdown: the claimed batch goes back at once, not after its lease
     assert _jobs(sessions, "handle") == [("done", "first"), ("queued", "first")]
     second = make_worker(name="second", batch_size=1)
-    assert second.run_once()
+    assert _round(second)
     assert _outbox(sessions) == [("sent", "dm"), ("sent", "dm")]
     assert _jobs(sessions, "handle") == [("done", "first"), ("done", "second")]
-    assert not second.run_once()
+    assert not _round(second)
 
 
 def test_a_batch_claimed_ahead_is_handled_in_the_next_round(
@@ -191,12 +198,12 @@ def test_a_batch_claimed_ahead_is_handled_in_the_next_round(
     worker = make_worker(batch_size=2)
     for text in ("how do i top up?", "what does roaming cost?", "can i keep my number?", "hello"):
         _receive(sessions, "messenger", text)
-    assert worker.run_once()
+    assert _round(worker)
     assert [status for status, _ in _jobs(sessions, "handle")] == ["done", "done", "running", "running"]
-    assert worker.run_once()
+    assert _round(worker)
     assert [status for status, _ in _jobs(sessions, "handle")] == ["done"] * 4
     assert [status for status, _ in _outbox(sessions)] == ["sent"] * 4
-    assert not worker.run_once()
+    assert not _round(worker)
 
 
 def test_a_message_that_cannot_be_handled_does_not_hold_up_those_handled_with_it(
@@ -208,7 +215,7 @@ def test_a_message_that_cannot_be_handled_does_not_hold_up_those_handled_with_it
     _receive(sessions, "messenger", "how do i top up my pay as you go phone?")
     _receive(sessions, "whatsapp", "what does roaming in the EU cost?")
     _receive(sessions, "instagram", "can i keep my number when i switch?")
-    assert worker.run_once()
+    assert _round(worker)
     assert _outbox(sessions) == [("sent", "dm"), ("sent", "dm")]
     with sessions() as session:
         handles = session.scalars(select(JobRow).where(JobRow.kind == "handle").order_by(JobRow.id)).all()
