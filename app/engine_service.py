@@ -95,7 +95,8 @@ class EngineService:
         self._backend = backend  # the encoder backend, kept for a switch to a newly tuned model
         # The tuning in use, when waiting for tunings (WEBCARE_ENCODER_MODEL_WAIT); taken before the encoder
         # is made, so a tuning completed in between is switched to (again) rather than missed.
-        self._model_stamp = tuned_model_stamp(settings.encoder_model_dir)
+        waiting = settings.encoder_model_wait
+        self._model_stamp = tuned_model_stamp(settings.encoder_model_dir) if waiting else None
         self._switching = False  # guarded by _refit_guard: at most one switch is built at a time
         self.encoder = encoder or make_encoder(settings, backend)
         # With WEBCARE_NLU_BACKEND=rasa a Rasa server ranks intents; our retrieval and policy stay.

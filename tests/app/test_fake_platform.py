@@ -171,6 +171,18 @@ def test_slow_answer_times_the_client_out(fake: FakePlatform) -> None:
     assert fake.requests()[0]["path"].endswith("/messages")
 
 
+def test_a_platform_latency_delays_every_answer_not_the_record() -> None:
+    # As a real platform's 100-300 ms would (load tests), typing indicators included.
+    with running_fake_platform(latency=1.5) as slow:
+        out = outgoing("messenger")
+        for request in (ADAPTERS["messenger"].typing_request(out), ADAPTERS["messenger"].send_request(out)):
+            assert request is not None
+            with pytest.raises(httpx.ReadTimeout):
+                call(slow, request, "messenger", timeout=0.3)
+        assert [r["kind"] for r in slow.requests()] == ["action", "send"]  # recorded as they arrived
+        assert call(slow, ADAPTERS["messenger"].send_request(out), "messenger", timeout=10).ok
+
+
 @pytest.mark.parametrize(
     ("channel", "change", "needle"),
     [
