@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,26 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     input than computing (0.1 ms a call, four calls a message)."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def char_wb_ngrams(text: str) -> list[str]:
+    """sklearn's `char_wb` analyser as `_vectorizer` configures it (lower case, n-grams inside word
+    boundaries, each word padded with a space), written out: importing sklearn for it cost every process
+    that serves an engine about 1.8 s of start-up. tests/bot/test_lexical.py holds it to sklearn's."""
+    low, high = NGRAMS
+    ngrams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        length = len(padded)
+        for n in range(low, high + 1):
+            # A word shorter than n gives itself once, and no longer n-grams.
+            ngrams += [padded[start : start + n] for start in range(max(1, length - n + 1))]
+            if length <= n:
+                break
+    return ngrams
 
 
 def _vectorizer(vocabulary: dict[str, int] | None = None) -> Any:
@@ -76,12 +97,7 @@ class LexicalClassifier:
 
     # The TF-IDF features are computed here rather than by sklearn's vectorizer, whose input checks
     # cost 2 ms a message (three quarters of the engine's time outside the encoder); the n-grams are
-    # sklearn's own (its analyser), and tests/bot/test_lexical.py holds the values to sklearn's.
-    @cached_property
-    def _analyse(self) -> Callable[[str], list[str]]:
-        analyse: Callable[[str], list[str]] = _vectorizer().build_analyzer()
-        return analyse
-
+    # sklearn's (`char_wb_ngrams`), and tests/bot/test_lexical.py holds the values to sklearn's.
     @cached_property
     def _columns(self) -> dict[str, int]:
         return {ngram: i for i, ngram in enumerate(self.ngrams)}
@@ -92,7 +108,7 @@ class LexicalClassifier:
 
     def _logits(self, text: str) -> np.ndarray:
         columns = self._columns
-        known = (columns.get(ngram) for ngram in self._analyse(text))
+        known = (columns.get(ngram) for ngram in char_wb_ngrams(text))
         counts = Counter(column for column in known if column is not None)
         if not counts:
             return self.intercept.copy()

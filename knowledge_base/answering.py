@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +26,7 @@ from bot.replies import Replies
 from bot.sensitive import NONE, SensitiveDetector
 from bot.types import FaqEntry
 from knowledge_base.index import FaqIndex
-from knowledge_base.vector_cache import encode_cached
+from knowledge_base.vector_cache import encode_cached, last_used, least_recently_used
 
 CONVERSATIONAL_FILE = "conversational.yml"
 # Share of the character n-gram classifier (bot.lexical) in the intent classifier's blend, which only
@@ -32,6 +37,11 @@ ENGINE_LEXICAL_WEIGHT = 0.4
 # 4.6 s for 56 labels, 15.2 s for 268, 23.9 s for 532 (2 cores, 2026-11-30). Above this many intents the
 # engine uses the embeddings alone, so a large knowledge base still starts in seconds.
 LEXICAL_MAX_LABELS = 300
+# Fitted classifiers kept in the cache directory: the most recently used, and any used within the hour (an
+# engine has two; a server switching encoders, or processes sharing the directory on other knowledge
+# bases, such as a test run's servers, use more at once and would otherwise fit them again).
+CLASSIFIERS_KEPT = 16
+CLASSIFIERS_KEPT_SECONDS = 3600
 
 
 def fit_cached(
@@ -45,16 +55,35 @@ def fit_cached(
     """Fit a classifier, or load the one fitted before on exactly these texts, labels and params."""
     if cache_dir is None:
         return IntentClassifier.fit(vectors, labels, texts=texts, **params)
-    key = data_hash([encoder.name, repr(sorted(params.items())), *labels, *texts])
+    # Keys sorted at every depth: the sensitive detector's class weights are a dict built from a set,
+    # whose order changes from process to process, so its repr missed the cache at every start.
+    key = data_hash([encoder.name, json.dumps(params, sort_keys=True), *labels, *texts])
     directory = cache_dir / f"classifier-{key}"
     if (directory / "manifest.json").is_file():
         try:
-            return IntentClassifier.load(directory, model_name=encoder.name, dimension=encoder.dimension)
+            classifier = IntentClassifier.load(
+                directory, model_name=encoder.name, dimension=encoder.dimension
+            )
         except ArtifactError:
             pass  # damaged cache entry: fit again and overwrite it
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(directory)  # recently used: pruning keeps it
+            return classifier
     classifier = IntentClassifier.fit(vectors, labels, texts=texts, **params)
     classifier.save(directory, model_name=encoder.name, dimension=encoder.dimension, data_hash=key)
+    _prune_classifiers(cache_dir)
     return classifier
+
+
+def _prune_classifiers(cache_dir: Path) -> None:
+    """Delete the fitted classifiers neither among the most recently used nor used within the hour: every
+    full build on a changed knowledge base fits new ones (the intent classifier with its n-grams is
+    several MB)."""
+    recent = time.time() - CLASSIFIERS_KEPT_SECONDS
+    for old in least_recently_used(cache_dir.glob("classifier-*"), keep=CLASSIFIERS_KEPT):
+        if last_used(old) < recent:
+            shutil.rmtree(old, ignore_errors=True)  # another process may have pruned it already
 
 
 def train_intent_classifier(

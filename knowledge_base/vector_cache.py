@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +49,18 @@ def encode_cached(
 
 def _prune(cache_dir: Path, kind: str, keep: int) -> None:
     """Delete all but the `keep` most recently used files of `kind`."""
-    files = sorted(cache_dir.glob(f"{kind}-*.npy"), key=_mtime, reverse=True)
-    for old in files[keep:]:
+    for old in least_recently_used(cache_dir.glob(f"{kind}-*.npy"), keep=keep):
         with contextlib.suppress(OSError):  # another process may have pruned it already
             old.unlink()
 
 
-def _mtime(path: Path) -> float:
+def least_recently_used(paths: Iterable[Path], *, keep: int) -> list[Path]:
+    """All but the `keep` most recently used of `paths` (written, or touched when read)."""
+    return sorted(paths, key=last_used, reverse=True)[keep:]
+
+
+def last_used(path: Path) -> float:
+    """When `path` was last written or touched (0 if it is gone)."""
     try:
         return path.stat().st_mtime
     except OSError:

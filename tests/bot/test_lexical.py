@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import log_softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.lexical import NGRAMS, LexicalClassifier
+from bot.lexical import NGRAMS, LexicalClassifier, char_wb_ngrams
 
 TEXTS = [
     "how do I top up my phone",
@@ -49,3 +49,16 @@ def test_probabilities_sum_to_one_and_follow_the_letters() -> None:
     probabilities = np.exp(classifier.log_probabilities(["need a puk code", "top up"]))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert [classifier.labels[i] for i in probabilities.argmax(axis=1)] == ["faq/puk", "faq/top-up"]
+
+
+def test_n_grams_are_sklearn_s_char_wb_analyser() -> None:
+    analyse = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS).build_analyzer()
+    texts = [
+        *TEXTS,
+        "a I ok top topup",  # words shorter than, as long as, and longer than the n-grams
+        "  Tabs\tand\n\nnew   lines  ",
+        "ÉMOJI 🙏🙏 ünïcode — dashes… and @handles #tags",
+        "",
+    ]
+    for text in texts:
+        assert char_wb_ngrams(text) == analyse(text), text
