@@ -52,7 +52,13 @@ def fit_cached(
     encoder: TextEncoder,
     **params: Any,
 ) -> IntentClassifier:
-    """Fit a classifier, or load the one fitted before on exactly these texts, labels and params."""
+    """Fit a classifier, or load the one fitted before on exactly these texts, labels and params, in any
+    order."""
+    # Fitted in one order, whatever the caller's: a knowledge base read from its file (`webcare answer --kb`,
+    # `webcare evaluate`) and the same one read from the database (the server) list their phrasings in
+    # different orders, which gave two classifiers, each fitted in seconds, that differed in the last digits.
+    order = sorted(range(len(labels)), key=lambda i: (labels[i], texts[i]))
+    vectors, labels, texts = vectors[order], [labels[i] for i in order], [texts[i] for i in order]
     if cache_dir is None:
         return IntentClassifier.fit(vectors, labels, texts=texts, **params)
     # Keys sorted at every depth: the sensitive detector's class weights are a dict built from a set,

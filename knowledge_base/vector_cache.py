@@ -29,14 +29,20 @@ def encode_cached(
     """
     if cache_dir is None:
         return encoder.encode(texts)
-    path = cache_dir / f"{kind}-{data_hash([encoder.name, *texts])}.npy"
+    # Kept in sorted order, each text once, so the same texts in another order share the file: a knowledge
+    # base read from its file and the same one read from the database list their phrasings differently,
+    # and each was encoded and kept apart.
+    unique = sorted(set(texts))
+    at = {text: i for i, text in enumerate(unique)}
+    order = [at[text] for text in texts]
+    path = cache_dir / f"{kind}-{data_hash([encoder.name, *unique])}.npy"
     if path.is_file():
         vectors = np.load(path, allow_pickle=False)
-        if vectors.shape == (len(texts), encoder.dimension):
+        if vectors.shape == (len(unique), encoder.dimension):
             with contextlib.suppress(OSError):
                 path.touch()  # recently used: pruning keeps it
-            return np.asarray(vectors)
-    vectors = encoder.encode(texts)
+            return np.asarray(vectors[order])
+    vectors = encoder.encode(unique)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # A name of its own: several processes sharing the data directory may write the same entry.
     tmp = cache_dir / f".tmp-{uuid.uuid4().hex}.npy"
@@ -44,7 +50,7 @@ def encode_cached(
     tmp.replace(path)
     if keep is not None:
         _prune(cache_dir, kind, keep)
-    return vectors
+    return np.asarray(vectors[order])
 
 
 def _prune(cache_dir: Path, kind: str, keep: int) -> None:
