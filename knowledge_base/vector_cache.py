@@ -41,7 +41,7 @@ def encode_cached(
         if vectors.shape == (len(unique), encoder.dimension):
             with contextlib.suppress(OSError):
                 path.touch()  # recently used: pruning keeps it
-            return np.asarray(vectors[order])
+            return vectors[order]
     vectors = encoder.encode(unique)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # A name of its own: several processes sharing the data directory may write the same entry.
@@ -50,7 +50,7 @@ def encode_cached(
     tmp.replace(path)
     if keep is not None:
         _prune(cache_dir, kind, keep)
-    return np.asarray(vectors[order])
+    return vectors[order]
 
 
 def _prune(cache_dir: Path, kind: str, keep: int) -> None:
