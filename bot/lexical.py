@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,16 +38,14 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
 
 
-_WHITE_SPACES = re.compile(r"\s\s+")
-
-
 def char_wb_ngrams(text: str) -> list[str]:
     """sklearn's `char_wb` analyser as `_vectorizer` configures it (lower case, n-grams inside word
     boundaries, each word padded with a space), written out: importing sklearn for it cost every process
     that serves an engine about 1.8 s of start-up. tests/bot/test_lexical.py holds it to sklearn's."""
     low, high = NGRAMS
     ngrams: list[str] = []
-    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+    # sklearn first collapses runs of white space; `split()` already splits on every such run.
+    for word in text.lower().split():
         padded = f" {word} "
         length = len(padded)
         for n in range(low, high + 1):
