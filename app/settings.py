@@ -30,7 +30,9 @@ class Settings(BaseSettings):
             "model (processes may share it); default data_dir/cache"
         ),
     )
-    brand_name: str = Field(default="our team", description="Name the bot uses for the brand")
+    brand_name: str = Field(
+        default="", description="Name the bot uses for the brand (empty: wording that needs no name)"
+    )
     other_companies: str = Field(
         default="",
         description=(

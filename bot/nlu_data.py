@@ -99,6 +99,39 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _LiteralDumper.add_representer(str, _str_representer)
 
 
+class _TextLoader(yaml.SafeLoader):
+    """Reads every plain scalar as the text it is: an editor's `answer: No` stays "No", not False, and
+    `1.10` stays "1.10"; an empty value is still null. A key given twice in one mapping is an error
+    rather than the last one silently winning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice; again here",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# Only null keeps its implicit type (an empty value means "not given"); booleans, numbers and dates are text.
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml_text(text: str) -> object:
+    """A YAML document whose plain scalars are all texts (or null), refusing duplicate keys; raises
+    yaml.YAMLError with the line of the problem."""
+    return yaml.load(text, Loader=_TextLoader)  # a SafeLoader: builds no Python objects
+
+
 def dump_yaml(data: object) -> str:
     """YAML text in Rasa's style (literal blocks, keys in the given order, unicode kept)."""
     return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)

@@ -12,21 +12,29 @@ from bot.types import Candidate
 class Replies:
     """Texts the bot says that are not FAQ answers; the brand name makes them the brand's own."""
 
-    brand: str = "our team"
+    brand: str = ""  # no brand set: wording that does not need one
 
     def for_intent(self, intent: str) -> str | None:
         """The reply to a conversational intent, or None when it gets no canned reply."""
         texts = {
-            "greeting": f"Hi! 👋 This is {self.brand}. What can I help you with today?",
+            "greeting": f"Hi! 👋 {self._this_is}What can I help you with today?",
             "thanks": "You're welcome! Anything else I can help with, just ask here.",
             "goodbye": "Thanks for getting in touch. Have a great day! 👋",
             "chitchat": (
-                f"I'm {self.brand}'s automated assistant. I can answer questions about your "
-                "account, plans, bills and service, and I'll bring in a person from the team "
-                "whenever you ask."
+                f"I'm {f'{self.brand}’s' if self.brand else 'an'} automated assistant. I can answer "
+                "questions about your account, plans, bills and service, and I'll bring in a person from "
+                "the team whenever you ask."
             ),
         }
         return texts.get(intent)
+
+    @property
+    def _this_is(self) -> str:
+        return f"This is {self.brand}. " if self.brand else ""
+
+    @property
+    def _team(self) -> str:
+        return f"the {self.brand} team" if self.brand else "our team"
 
     def clarify(self, options: Sequence[Candidate]) -> str:
         """A question offering the close candidates (channels render them as quick replies)."""
@@ -36,7 +44,7 @@ class Replies:
     def handoff(self, *, within: str | None = None, back: str | None = None) -> str:
         """The honest acknowledgement when a person takes over: roughly when they reply (`within`, in
         office hours) or when the team is back (`back`, outside them); the caller knows the hours."""
-        start = f"Thanks for telling us. I'm passing this to a person on the {self.brand} team"
+        start = f"Thanks for telling us. I'm passing this to a person on {self._team}"
         if back:
             return (
                 f"{start}. The team is away right now and back {back}; they will reply to you right here. "

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.nlu_data import dump_yaml, examples_block, parse_examples_block
+from bot.nlu_data import dump_yaml, examples_block, load_yaml_text, parse_examples_block
 from bot.types import CHANNELS, FaqEntry
 from knowledge_base.schema import KbFormatError, entry_to_dict, parse_entries
 
@@ -35,7 +35,7 @@ def detect_format(path: Path, text: str | None = None) -> str:
         if text is None:
             return "yaml"
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml_text(text)
         except yaml.YAMLError:
             return "yaml"  # the YAML reader reports the syntax error with its position
         if isinstance(data, dict) and ("nlu" in data or "responses" in data):
@@ -50,6 +50,10 @@ def read_kb_file(path: Path) -> list[FaqEntry]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise KbFormatError([f"{path}: no such file"]) from exc
+    except IsADirectoryError as exc:
+        raise KbFormatError([f"{path}: is a directory; give a .yaml, .yml or .csv file"]) from exc
+    except OSError as exc:
+        raise KbFormatError([f"{path}: cannot be read: {exc.strerror}"]) from exc
     except UnicodeDecodeError as exc:
         raise KbFormatError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
     kind = detect_format(path, text)
@@ -58,10 +62,11 @@ def read_kb_file(path: Path) -> list[FaqEntry]:
 
 def parse_kb_text(text: str, kind: str, *, source: str) -> list[FaqEntry]:
     """Entries from the text of a file of `kind` ('yaml', 'csv' or 'rasa')."""
+    text = text.removeprefix("\ufeff")  # the byte-order mark spreadsheet programs put before UTF-8
     if kind == "csv":
         return parse_entries(_csv_rows(text, source), source)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as exc:
         raise KbFormatError([f"{source}: not valid YAML: {exc}"]) from exc
     if kind == "rasa":
@@ -75,8 +80,12 @@ def parse_kb_text(text: str, kind: str, *, source: str) -> list[FaqEntry]:
 
 
 def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    # strict: a quote left open is an error, not a cell that swallows every row after it
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise KbFormatError([f"{source}: line {reader.line_num}: not valid CSV ({exc})"]) from exc
     missing = [c for c in ("id", "question", "answer") if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing or unknown:
@@ -89,7 +98,24 @@ def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
             )
         raise KbFormatError(problems)
     rows = []
-    for record in reader:
+    records = iter(reader)
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise KbFormatError(
+                [f"{source}: line {start}: not valid CSV ({exc}); is a quote left open?"]
+            ) from exc
+        if None in record:  # cells beyond the header's: an answer with an unquoted comma, most likely
+            raise KbFormatError(
+                [
+                    f"{source}: line {start}: {len(header) + len(record[None])} cells, the header has "
+                    f"{len(header)}; put text holding commas in double quotes"
+                ]
+            )
         record = {(k or "").strip(): (v or "") for k, v in record.items()}
         row: dict[str, Any] = {k: record[k] for k in ("id", "question", "answer") if k in record}
         for name in ("examples", "tags"):
@@ -105,6 +131,10 @@ def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
 def _rasa_rows(data: Any, source: str) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise KbFormatError([f"{source}: expected Rasa YAML with 'nlu:' and 'responses:'"])
+    if not isinstance(data.get("nlu") or [], list):
+        raise KbFormatError([f"{source}: 'nlu:' must be a list of '- intent: faq/<id>' items"])
+    if not isinstance(data.get("responses") or {}, dict):
+        raise KbFormatError([f"{source}: 'responses:' must map each 'utter_faq/<id>' to a list of texts"])
     by_id: dict[str, dict[str, Any]] = {}
     for item in data.get("nlu") or []:
         if not isinstance(item, dict) or not str(item.get("intent", "")).startswith(RASA_PREFIX):

@@ -9,7 +9,15 @@ from typing import Any
 
 import yaml
 
-from bot.nlu_data import Example, NluDataError, dump_yaml, examples_from_nlu, nlu_document, read_nlu
+from bot.nlu_data import (
+    Example,
+    NluDataError,
+    dump_yaml,
+    examples_from_nlu,
+    load_yaml_text,
+    nlu_document,
+    read_nlu,
+)
 from bot.replies import Replies
 from bot.types import FaqEntry
 from knowledge_base.formats import RASA_PREFIX, parse_kb_text, rasa_document
@@ -166,7 +174,7 @@ def _project_files(directory: Path) -> list[Path]:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RasaProjectError(f"{path}: not valid YAML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:

@@ -23,6 +23,21 @@ class KbFormatError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
+def _is_text(value: Any) -> bool:
+    """A text, or a number that stands for one (an id or answer typed as 42); true/false is not one."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false (put quotes around it)"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
 def _text_list(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -33,7 +48,7 @@ def _text_list(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
         return ()
     texts = []
     for position, item in enumerate(value, start=1):
-        if not isinstance(item, str | int | float) or not str(item).strip():
+        if not _is_text(item) or not str(item).strip():
             problems.append(f"{where}[{position}]: must be a non-empty text")
             continue
         texts.append(" ".join(str(item).split()))
@@ -61,8 +76,10 @@ def parse_entry(raw: Any, where: str, problems: list[str]) -> FaqEntry | None:
     texts: dict[str, str] = {}
     for name, limit in (("question", MAX_QUESTION), ("answer", MAX_ANSWER)):
         value = raw.get(name)
-        text = str(value).strip() if isinstance(value, str | int | float) else ""
-        if not text:
+        text = str(value).strip() if _is_text(value) else ""
+        if value is not None and not _is_text(value):
+            problems.append(f"{label}: field '{name}' must be text, not {_kind_of(value)}")
+        elif not text:
             problems.append(f"{label}: field '{name}' is missing or empty")
         elif len(text) > limit:
             problems.append(f"{label}: field '{name}' has {len(text)} characters; the limit is {limit}")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.types import CHANNELS
 
+# Quick replies the bot offers carry the entry id, so a tap answers exactly the entry that was offered.
+FAQ_PAYLOAD = "faq:"
+
 __all__ = [
     "CHANNELS",
+    "FAQ_PAYLOAD",
     "ChannelAdapter",
     "ChannelSecrets",
     "Handshake",
@@ -238,7 +242,10 @@ def parse_timestamp(value: Any, path: str) -> datetime:
         raise WebhookFormatError(f"{path} should be an epoch timestamp, got {value!r}") from None
     if number > 1e11:  # 1e11 seconds is the year 5138: anything larger is milliseconds
         number /= 1000.0
-    return datetime.fromtimestamp(number, UTC)
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError):  # NaN, or beyond the years a datetime holds
+        raise WebhookFormatError(f"{path} is not a time this side of the year 9999: {value!r}") from None
 
 
 def json_body(body: bytes) -> Any:
@@ -272,6 +279,24 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
 def shorten(text: str, limit: int) -> str:
     """text cut to limit characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def tapped_text(payload: str | None, text: str | None) -> str:
+    """What a customer said with a message that may be a tap: our own payloads name the FAQ entry that
+    was offered; any other (a menu or template button set up elsewhere) means nothing to the bot, so the
+    words the customer saw and tapped stand for it."""
+    if payload and (payload.startswith(FAQ_PAYLOAD) or not (text and text.strip())):
+        return payload
+    return text or ""
+
+
+def choice_titles(choices: Sequence[QuickReply], limit: int) -> list[str]:
+    """The choices' titles cut to `limit` characters; when cutting makes two alike, each starts with its
+    number, as in the message's own list, so they stay apart (WhatsApp refuses equal button titles)."""
+    titles = [shorten(choice.title, limit) for choice in choices]
+    if len({title.casefold() for title in titles}) < len(titles):
+        titles = [shorten(f"{number}. {choice.title}", limit) for number, choice in enumerate(choices, 1)]
+    return titles
 
 
 def require_kind(channel: str, kind: str, allowed: tuple[str, ...]) -> None:

@@ -17,6 +17,7 @@ from bot.channels.base import (
     SendRequest,
     Skipped,
     WebhookFormatError,
+    choice_titles,
     get_dict,
     get_dicts,
     get_id,
@@ -29,6 +30,7 @@ from bot.channels.base import (
     require_kind,
     retry_after_seconds,
     shorten,
+    tapped_text,
 )
 from bot.channels.text_split import split_text
 
@@ -161,9 +163,10 @@ class MetaMessagingAdapter(MetaWebhooks):
             body["messaging_type"] = self.default_messaging_type
         message: dict[str, Any] = {"text": out.text}
         if out.quick_replies:
+            choices = out.quick_replies[:13]
             message["quick_replies"] = [
-                {"content_type": "text", "title": shorten(choice.title, 20), "payload": choice.payload[:1000]}
-                for choice in out.quick_replies[:13]
+                {"content_type": "text", "title": title, "payload": choice.payload[:1000]}
+                for choice, title in zip(choices, choice_titles(choices, 20), strict=True)
             ]
         body["message"] = message
         return self._request(out, body)
@@ -279,7 +282,7 @@ class MetaMessagingAdapter(MetaWebhooks):
             mid,
             account,
             sender,
-            payload or text or "",
+            tapped_text(payload, text),
             "dm",
             sent_at,
             quick_reply_payload=payload,

@@ -15,6 +15,7 @@ from bot.channels.base import (
     Skipped,
     WebhookFormatError,
     as_dict,
+    choice_titles,
     get_dict,
     get_dicts,
     get_id,
@@ -24,6 +25,7 @@ from bot.channels.base import (
     parse_timestamp,
     require_kind,
     shorten,
+    tapped_text,
 )
 from bot.channels.meta import MetaWebhooks, graph_outcome
 from bot.channels.text_split import split_text, utf16_length
@@ -168,7 +170,7 @@ class WhatsAppAdapter(MetaWebhooks):
             wamid,
             account,
             customer,
-            payload or text or "",
+            tapped_text(payload, text),
             "dm",
             sent_at,
             customer_name=names.get(customer),
@@ -185,13 +187,13 @@ def _recipient(customer_id: str) -> str:
 def _interactive(text: str, choices: tuple[QuickReply, ...]) -> dict[str, Any]:
     if len(choices) <= 3:
         buttons = [
-            {"type": "reply", "reply": {"id": c.payload[:256], "title": shorten(c.title, 20)}}
-            for c in choices
+            {"type": "reply", "reply": {"id": c.payload[:256], "title": title}}
+            for c, title in zip(choices, choice_titles(choices, 20), strict=True)
         ]
         return {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}}
     rows = []
-    for choice in choices[:10]:
-        row = {"id": choice.payload[:200], "title": shorten(choice.title, 24)}
+    for choice, title in zip(choices[:10], choice_titles(choices[:10], 24), strict=True):
+        row = {"id": choice.payload[:200], "title": title}
         if len(choice.title) > 24:
             row["description"] = shorten(choice.title, 72)
         rows.append(row)

@@ -31,6 +31,7 @@ from bot.channels.base import (
     parse_timestamp,
     require_kind,
     retry_after_seconds,
+    tapped_text,
 )
 from bot.channels.text_split import X_POST_LIMIT, split_text, utf16_length, weighted_length
 
@@ -189,7 +190,7 @@ class XAdapter:
             event_id,
             account,
             sender,
-            str(payload) if payload else text,
+            tapped_text(str(payload) if payload else None, text),
             "dm",
             sent_at,
             customer_name=_text(user.get("screen_name")),

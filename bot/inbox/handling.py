@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from bot.channels.base import ChannelAdapter, Outgoing, QuickReply
+from bot.channels.base import FAQ_PAYLOAD, ChannelAdapter, Outgoing, QuickReply
 from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
 from bot.inbox.jobs import NewJob, enqueue_all, holding, reply_still_to_send
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
@@ -41,8 +41,6 @@ _STILL_TO_SEND = select(ConversationRow.id).where(
 )
 # Key in Session.info: the bot's replies that `handle_messages` writes together at its end.
 _PENDING_REPLIES = "webcare.pending_replies"
-# Quick-reply payloads carry the entry id, so a tap answers exactly the entry that was offered.
-FAQ_PAYLOAD = "faq:"
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 QUIET_STATES = ("waiting", "assigned")
 

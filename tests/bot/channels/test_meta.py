@@ -103,11 +103,18 @@ def test_text_message(adapter: MetaMessagingAdapter) -> None:
     )
 
 
-def test_quick_reply_tap_uses_the_payload(adapter: MetaMessagingAdapter) -> None:
-    message = {"mid": "m_2", "text": "Talk to a human", "quick_reply": {"payload": "HANDOFF"}}
+def test_quick_reply_tap_on_our_choice_uses_the_payload(adapter: MetaMessagingAdapter) -> None:
+    message = {"mid": "m_2", "text": "How do I reset my p…", "quick_reply": {"payload": "faq:reset"}}
     result = parse_one(adapter, event(message=message))
     assert isinstance(result, Inbound)
-    assert (result.text, result.quick_reply_payload) == ("HANDOFF", "HANDOFF")
+    assert (result.text, result.quick_reply_payload) == ("faq:reset", "faq:reset")
+
+
+def test_a_tap_on_a_menu_set_up_elsewhere_keeps_the_words_tapped(adapter: MetaMessagingAdapter) -> None:
+    message = {"mid": "m_2", "text": "Talk to a human", "quick_reply": {"payload": "MENU_OPTION_7"}}
+    result = parse_one(adapter, event(message=message))
+    assert isinstance(result, Inbound)
+    assert (result.text, result.quick_reply_payload) == ("Talk to a human", "MENU_OPTION_7")
 
 
 def test_attachment_alone_is_recorded_not_answered(adapter: MetaMessagingAdapter) -> None:
@@ -222,6 +229,11 @@ def test_timestamps_are_read_leniently(adapter: MetaMessagingAdapter) -> None:
             b'"timestamp":"yesterday","message":{"mid":"m","text":"x"}}]}]}',
             "timestamp should be an epoch timestamp",
         ),
+        (
+            b'{"object":"OBJ","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"recipient":{"id":"1"},'
+            b'"timestamp":1e300,"message":{"mid":"m","text":"x"}}]}]}',
+            "timestamp is not a time this side of the year 9999",
+        ),
     ],
 )
 def test_malformed_bodies_raise_a_readable_error(
@@ -238,6 +250,8 @@ def test_quick_replies_are_capped_at_13_and_titles_at_20(adapter: MetaMessagingA
     assert len(replies) == 13
     assert all(len(reply["title"]) <= 20 and reply["title"].endswith("…") for reply in replies)
     assert replies[0]["payload"] == "faq:entry-0"
+    # cut to 20 the titles would all read "A rather long choic…": numbered as in the message's list
+    assert [reply["title"] for reply in replies[:2]] == ["1. A rather long ch…", "2. A rather long ch…"]
 
 
 def test_human_agent_reply_uses_the_tag(adapter: MetaMessagingAdapter) -> None:

@@ -117,7 +117,7 @@ def test_failed_status_carries_the_error() -> None:
     assert result.detail == "failed: 131047 Re-engagement message"  # type: ignore[union-attr]
 
 
-def test_button_and_list_replies_use_the_id_as_text() -> None:
+def test_button_and_list_replies_use_our_id_as_text() -> None:
     button = message(
         "interactive", {"type": "button_reply", "button_reply": {"id": "faq:refunds", "title": "Refunds"}}
     )
@@ -128,7 +128,7 @@ def test_button_and_list_replies_use_the_id_as_text() -> None:
     assert [(r.text, r.quick_reply_payload) for r in results] == [  # type: ignore[union-attr]
         ("faq:refunds", "faq:refunds"),
         ("faq:plans", "faq:plans"),
-        ("STOP", "STOP"),
+        ("Stop promotions", "STOP"),  # not a payload of ours: the words on the button
     ]
 
 
@@ -242,6 +242,17 @@ def test_more_than_three_choices_become_a_list() -> None:
     assert len(rows) == 10
     assert all(len(row["title"]) <= 24 and len(row["description"]) <= 72 for row in rows)
     assert rows[0]["id"] == "faq:0" and rows[0]["description"] == "How do I change my plan option 0?"
+    assert len({row["title"] for row in rows}) == 10  # cut alike, so numbered: WhatsApp wants them apart
+
+
+def test_buttons_cut_alike_are_numbered_apart() -> None:
+    choices = (
+        QuickReply("How much does roaming cost in Europe?", "faq:roaming-europe"),
+        QuickReply("How much does roaming cost outside Europe?", "faq:roaming-world"),
+    )
+    request = ADAPTER.send_request(Outgoing("whatsapp", PHONE_ID, WA_ID, "dm", "Which one?", choices))
+    titles = [button["reply"]["title"] for button in request.json["interactive"]["action"]["buttons"]]
+    assert titles == ["1. How much does ro…", "2. How much does ro…"]
 
 
 def test_choices_with_a_long_text_fall_back_to_plain_text() -> None:

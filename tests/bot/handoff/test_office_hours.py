@@ -87,3 +87,19 @@ def test_humanised_minutes() -> None:
         "a day",
         "2 days",
     ]
+
+
+@pytest.mark.parametrize(
+    ("brand", "team", "assistant"),
+    [
+        ("Kestrel Mobile", "the Kestrel Mobile team", "Kestrel Mobile’s automated"),
+        ("", "our team", "an automated"),
+    ],
+)
+def test_wording_reads_well_with_and_without_a_brand(brand: str, team: str, assistant: str) -> None:
+    replies = Replies(brand)
+    assert f"a person on {team}, who will reply" in replies.handoff()
+    assert assistant in (replies.for_intent("chitchat") or "")
+    greeting = replies.for_intent("greeting") or ""
+    assert ("This is" in greeting) == bool(brand)
+    assert "  " not in greeting
