@@ -23,6 +23,8 @@ DEMO_OTHER_COMPANIES := EE, O2, Vodafone, Three UK, Three Mobile, giffgaff, Tesc
 	Sky Broadband, Sky, Virgin Media, Virgin Mobile, BT, Plusnet, TalkTalk, Lebara, Lycamobile, Lyca Mobile, \
 	iD Mobile, Smarty, VOXI, Talkmobile, Asda Mobile, Asda
 DEMO_ENV := WEBCARE_OTHER_COMPANIES="$${WEBCARE_OTHER_COMPANIES-$(DEMO_OTHER_COMPANIES)}"
+# The hours the demo's own support-hours answer states, so that a handoff's acknowledgement says the same.
+DEMO_HOURS := WEBCARE_OFFICE_HOURS="$${WEBCARE_OFFICE_HOURS-mon-fri 08:00-20:00, sat 09:00-17:00}"
 # Questions on the demo's topics that its answers do not answer (out_of_scope phrasings: a person handles them).
 DEMO_RASA := knowledge_base/demo/rasa
 DEMO_EVALUATE := --kb knowledge_base/demo/kestrel_mobile.yaml --conversational $(DEMO_RASA)/data/needs_a_person.yml
@@ -43,7 +45,7 @@ run: $(STAMP) demo-tuning
 	$(BIN)/webcare rasa import $(DEMO_RASA)
 	$(BIN)/webcare users add demo --role admin --password "$${WEBCARE_DEMO_PASSWORD:-kestrel-demo}" --exist-ok
 	@echo "Workspace: http://127.0.0.1:8000/ui  (user demo, password $${WEBCARE_DEMO_PASSWORD:-kestrel-demo})"
-	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(DEMO_ENV) $(DEMO_ENCODER) \
+	WEBCARE_BRAND_NAME="$${WEBCARE_BRAND_NAME:-Kestrel Mobile}" $(DEMO_ENV) $(DEMO_HOURS) $(DEMO_ENCODER) \
 		WEBCARE_ENCODER_MODEL_WAIT="$${WEBCARE_ENCODER_MODEL_WAIT-true}" $(BIN)/webcare serve
 
 # Starts tuning the demo's encoder at the lowest CPU priority, unless it is tuned and up to date or being

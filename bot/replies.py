@@ -41,13 +41,19 @@ class Replies:
         lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
         return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)
 
-    def handoff(self, *, within: str | None = None, back: str | None = None) -> str:
+    def handoff(self, *, within: str | None = None, by: str | None = None, back: str | None = None) -> str:
         """The honest acknowledgement when a person takes over: roughly when they reply (`within`, in
-        office hours) or when the team is back (`back`, outside them); the caller knows the hours."""
+        office hours; `by` when the team closes before that) or when the team is back (`back`, outside
+        them); the caller knows the hours."""
         start = f"Thanks for telling us. I'm passing this to a person on {self._team}"
         if back:
             return (
                 f"{start}. The team is away right now and back {back}; they will reply to you right here. "
+                "You don't need to repeat anything."
+            )
+        if by:
+            return (
+                f"{start}, who will reply to you right here, usually by {by}. "
                 "You don't need to repeat anything."
             )
         if within:
@@ -56,6 +62,22 @@ class Replies:
                 "You don't need to repeat anything."
             )
         return f"{start}, who will reply to you right here. You don't need to repeat anything."
+
+    def danger_note(self, reasons: Sequence[str]) -> str | None:
+        """For someone who may be in danger, what to do now, before any wait for the team: the team may be
+        hours away, and this is the one thing the bot says that is not about our service."""
+        if "sensitive:self_harm" in reasons:
+            return (
+                "If you or someone else is in danger right now, please call the emergency services (999 in "
+                "the UK, 112 in the EU, 911 in the US). If you're struggling, Samaritans are there day and "
+                "night on 116 123 (UK and Ireland), free and confidential."
+            )
+        if "sensitive:safety_emergency" in reasons:
+            return (
+                "If anyone is in danger right now, please call the emergency services first (999 in the UK, "
+                "112 in the EU, 911 in the US), and keep away from a device that is hot, smoking or sparking."
+            )
+        return None
 
     def public_handoff(self) -> str:
         """A short public reply to a sensitive or personal @mention; the rest goes on privately."""

@@ -131,7 +131,8 @@ def suggest_for(state: AppState, conversation_id: int) -> list[Suggestion]:
     transcript = run_service(state, lambda s: get_transcript(s, conversation_id=conversation_id))
     texts = [m["text"] for m in transcript.messages if m["direction"] == "in"]
     channel = str(transcript.conversation["channel"])
-    return suggest_answers(state.engines.engine, customer_texts=texts, channel=channel)
+    reasons = transcript.tickets[-1]["reasons"] if transcript.tickets else []
+    return suggest_answers(state.engines.engine, customer_texts=texts, channel=channel, reasons=reasons)
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=ReplyQueued, status_code=202)

@@ -95,7 +95,10 @@ async def conversation_page(conversation_id: int, request: Request, state: State
     customer_texts = [m["text"] for m in live["messages"] if m["direction"] == "in"]
     suggestions = await run_in_threadpool(
         lambda: suggest_answers(
-            state.engines.engine, customer_texts=customer_texts, channel=live["conversation"]["channel"]
+            state.engines.engine,
+            customer_texts=customer_texts,
+            channel=live["conversation"]["channel"],
+            reasons=live["tickets"][-1]["reasons"] if live["tickets"] else [],
         )
     )
     agents = await run_in_threadpool(run_service, state, lambda s: user_names(s, roles=("admin", "agent")))

@@ -81,9 +81,25 @@ class OfficeHours:
         ]
         return OfficeStatus(False, min(starts, default=None))
 
+    def after_open_minutes(self, now: datetime, minutes: int) -> datetime | None:
+        """When `minutes` of office time will have passed from `now`: a 4-hour target set an hour before
+        closing runs on when the team is back. None if the office is never open."""
+        local = now.astimezone(_zone(self.timezone))
+        left = timedelta(minutes=minutes)
+        for offset in range(7 * (minutes // (24 * 60) + 2)):  # enough weeks for any target
+            day = local.date() + timedelta(days=offset)
+            for span in sorted((s for s in self.spans if s.day == day.weekday()), key=lambda s: s.start):
+                start, end = max(self._at(day, span.start), local), self._at(day, span.end)
+                if end <= start:
+                    continue
+                if left <= end - start:
+                    return start + left
+                left -= end - start
+        return None
+
     def _at(self, day: date, minutes: int) -> datetime:
-        clock = time(minutes // 60, minutes % 60) if minutes < 24 * 60 else time(23, 59)
-        return datetime.combine(day, clock, tzinfo=_zone(self.timezone))
+        # minutes may be 24 * 60: a span open until midnight ends at the next day's 00:00
+        return datetime.combine(day, time(0), tzinfo=_zone(self.timezone)) + timedelta(minutes=minutes)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -36,9 +36,7 @@ def open_ticket(
     raise the priority (the due time then only moves earlier)."""
     ticket = open_ticket_of(session, conversation_id)
     priority = priority_for(reasons)
-    # Outside office hours the SLA clock starts when the team is back.
-    status = rules.office_hours.status(now)
-    due = max(now, status.opens_at or now) + timedelta(minutes=rules.sla(priority))
+    due = due_time(rules, priority, now)
     if ticket is None:
         ticket = TicketRow(
             conversation_id=conversation_id,
@@ -65,14 +63,34 @@ def open_ticket_of(session: Session, conversation_id: int) -> TicketRow | None:
     ).first()
 
 
-def acknowledgement(replies: Replies, rules: HandoffRules, *, priority: int, now: datetime) -> str:
-    """Within hours: roughly when a person replies (the SLA); outside: when the team is back."""
+def due_time(rules: HandoffRules, priority: int, now: datetime) -> datetime:
+    """When a person should have replied: the SLA counted in office time only, so a target that would
+    run past closing goes on when the team is back."""
+    minutes = rules.sla(priority)
+    return rules.office_hours.after_open_minutes(now, minutes) or now + timedelta(minutes=minutes)
+
+
+def acknowledgement(
+    replies: Replies, rules: HandoffRules, *, priority: int, now: datetime, reasons: Sequence[str] = ()
+) -> str:
+    """Honest about when: within hours, roughly when a person replies (the SLA), or by when if the team
+    closes before that; outside them, when the team is back. Someone who may be in danger hears first
+    what to do now."""
+    said = _when_a_person_replies(replies, rules, priority=priority, now=now)
+    note = replies.danger_note(reasons)
+    return f"{note}\n\n{said}" if note else said
+
+
+def _when_a_person_replies(replies: Replies, rules: HandoffRules, *, priority: int, now: datetime) -> str:
     status = rules.office_hours.status(now)
-    if status.open:
-        return replies.handoff(within=humanise_minutes(rules.sla(priority)))
-    if status.opens_at is None:
-        return replies.handoff()
-    return replies.handoff(back=_when(status.opens_at, now))
+    if not status.open:
+        return replies.handoff(back=_when(status.opens_at, now)) if status.opens_at else replies.handoff()
+    sla = rules.sla(priority)
+    due = due_time(rules, priority, now)
+    # A few minutes' slack: spans that meet at midnight are one stretch of open time.
+    if due <= now + timedelta(minutes=sla + 5):
+        return replies.handoff(within=humanise_minutes(sla))
+    return replies.handoff(by=_when(due, now))
 
 
 def humanise_minutes(minutes: int) -> str:
@@ -85,8 +103,8 @@ def humanise_minutes(minutes: int) -> str:
     return "a day" if days == 1 else f"{days} days"
 
 
-def _when(opens_at: datetime, now: datetime) -> str:
-    local_now = now.astimezone(opens_at.tzinfo)
-    days = (opens_at.date() - local_now.date()).days
-    day = {0: "today", 1: "tomorrow"}.get(days, opens_at.strftime("%A"))
-    return f"{day} at {opens_at:%H:%M} ({opens_at:%Z})"
+def _when(moment: datetime, now: datetime) -> str:
+    local_now = now.astimezone(moment.tzinfo)
+    days = (moment.date() - local_now.date()).days
+    day = {0: "today", 1: "tomorrow"}.get(days, moment.strftime("%A"))
+    return f"{day} at {moment:%H:%M} ({moment:%Z})"

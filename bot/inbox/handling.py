@@ -132,7 +132,7 @@ def hand_over(
     ticket = open_ticket(
         session, conversation_id=conversation.id, reasons=list(reasons), rules=rules, now=now
     )
-    private = acknowledgement(replies, rules, priority=ticket.priority, now=now) or replies.handoff()
+    private = acknowledgement(replies, rules, priority=ticket.priority, now=now, reasons=ticket.reasons)
     if message.kind == "mention":
         public = replies.public_handoff()
         _queue(session, _reply(adapter, conversation, message, (public, "mention", ())))

@@ -127,6 +127,17 @@ def test_handoff_claim_reply_resolve_and_back_to_the_bot(desk: Desk) -> None:
     assert transcript["messages"][2]["decision"]["action"] == "none"
 
 
+def test_someone_in_danger_hears_what_to_do_now_and_agents_get_no_canned_answers(desk: Desk) -> None:
+    customer, ticket = desk.hand_off("i cant do this anymore, i want to end it all")
+    assert "sensitive:self_harm" in ticket["reasons"] and ticket["priority"] == 1
+    [acknowledgement] = desk.stack.sends_to(customer, 1)
+    text = str(reply_text(acknowledgement))
+    assert "call the emergency services" in text and "116 123" in text
+    assert "passing this to a person" in text
+    path = f"/api/v1/conversations/{ticket['conversation_id']}/suggestions"
+    assert desk.api("GET", path, desk.ann).json() == []  # an FAQ answer is never the reply here
+
+
 def test_concurrent_claims_exactly_one_wins(desk: Desk) -> None:
     _, ticket = desk.hand_off()
     people = [desk.ann, desk.bob, desk.admin, desk.ann, desk.bob]

@@ -71,7 +71,7 @@ def test_acknowledgement_is_honest_about_when() -> None:
     inside = acknowledgement(replies, rules, priority=1, now=utc(2025, 7, 1, 9, 0))
     assert "usually within 15 minutes" in inside
     routine = acknowledgement(replies, rules, priority=4, now=utc(2025, 7, 1, 9, 0))
-    assert "usually within a day" in routine
+    assert "usually by Thursday at 10:00 (BST)" in routine  # a day of office time: 12 hours a weekday
     night = acknowledgement(replies, rules, priority=1, now=utc(2025, 7, 4, 21, 0))  # Friday 22:00
     assert "back tomorrow at 09:00 (BST)" in night
     assert "within" not in night
@@ -87,6 +87,43 @@ def test_humanised_minutes() -> None:
         "a day",
         "2 days",
     ]
+
+
+def test_a_target_counts_office_time_only() -> None:
+    # Saturday 16:55 local (BST), closing at 17:00: 5 minutes today, the other 235 from Monday 08:00
+    due = HOURS.after_open_minutes(utc(2025, 7, 5, 15, 55), 240)
+    assert due is not None
+    assert due.strftime("%a %d %H:%M") == "Mon 07 11:55"
+    assert HOURS.after_open_minutes(utc(2025, 7, 1, 9, 0), 60) == utc(2025, 7, 1, 10, 0)  # well inside
+    always = OfficeHours.always("UTC")
+    assert always.after_open_minutes(utc(2025, 7, 1, 22, 0), 1440) == utc(
+        2025, 7, 2, 22, 0
+    )  # no midnight gap
+    assert OfficeHours((), "UTC").after_open_minutes(utc(2025, 7, 1, 9, 0), 15) is None
+
+
+def test_acknowledgement_near_closing_says_by_when_not_a_time_the_team_cannot_keep() -> None:
+    rules = HandoffRules(sla_minutes=(15, 60, 240, 1440), office_hours=HOURS)
+    text = acknowledgement(Replies("Kestrel Mobile"), rules, priority=3, now=utc(2025, 7, 5, 15, 55))
+    assert "usually by Monday at 11:55 (BST)" in text
+    assert "within 4 hours" not in text
+    # late on a Monday: a 1-hour target set at 19:50 runs on to Tuesday morning
+    text = acknowledgement(Replies(), rules, priority=2, now=utc(2025, 7, 7, 18, 50))
+    assert "usually by tomorrow at 08:50 (BST)" in text
+    always = HandoffRules(sla_minutes=(15, 60, 240, 1440))
+    assert "usually within 4 hours" in acknowledgement(
+        Replies(), always, priority=3, now=utc(2025, 7, 1, 22, 0)
+    )
+
+
+def test_only_someone_who_may_be_in_danger_is_told_what_to_do_first() -> None:
+    rules = HandoffRules(office_hours=HOURS)
+    night = utc(2025, 7, 4, 21, 0)
+    for reason in ("sensitive:self_harm", "sensitive:safety_emergency"):
+        text = acknowledgement(Replies(), rules, priority=1, now=night, reasons=[reason])
+        assert text.startswith("If ") and "emergency services" in text and "back tomorrow" in text
+    plain = acknowledgement(Replies(), rules, priority=1, now=night, reasons=["sensitive:fraud_or_hacked"])
+    assert "emergency" not in plain
 
 
 @pytest.mark.parametrize(
