@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.encoder import MODEL_NAME, is_tuned
+from bot.media_only import media_kinds
 from bot.personal_data import Finding
 from bot.replies import Replies
 from bot.retrieval import FaqRetriever
@@ -165,6 +166,11 @@ def decide(
         )
 
     top = u.top_intent
+    media = media_kinds(u.text)
+    if media is not None:  # no words to read: a person looks at a photo; a sticker alone says nothing
+        if media and all(kind == "sticker" for kind in media):
+            return Decision(Action.IGNORE, 1.0, ("sticker",), intent=top.name)
+        return handoff(["media_only"], 1.0)
     if u.signals.letters == 0 and not u.personal_data:
         reason = "emoji_only" if u.signals.emoji_only else "no_text"
         return Decision(Action.IGNORE, 1.0, (reason,), intent=top.name)

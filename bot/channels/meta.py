@@ -33,6 +33,7 @@ from bot.channels.base import (
     tapped_text,
 )
 from bot.channels.text_split import split_text
+from bot.media_only import media_only_text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -273,16 +274,15 @@ class MetaMessagingAdapter(MetaWebhooks):
         quick_reply = get_dict(message, "quick_reply", path, required=False)
         payload = get_text(quick_reply, "payload", f"{path}.quick_reply")
         attachments = tuple(_attachment(item) for item in get_list(message, "attachments", path))
-        if not (text and text.strip()) and not payload:
-            # Media alone: nothing the FAQ bot can understand; kept on record for people to see.
-            reason = "attachment" if attachments else "unsupported"
-            return skip(reason, mid, "; ".join(attachments) or "message without text")
+        if not (text and text.strip()) and not payload and not attachments:
+            return skip("unsupported", mid, "message without text")
         return Inbound(
             self.name,
             mid,
             account,
             sender,
-            tapped_text(payload, text),
+            # Media alone is kept as a message: the agent sees it, and the engine hands it to a person.
+            tapped_text(payload, text) or media_only_text(attachments),
             "dm",
             sent_at,
             quick_reply_payload=payload,
@@ -319,7 +319,11 @@ def _attachment(item: Any) -> str:
         return "unknown"
     payload = item.get("payload")
     url = payload.get("url") if isinstance(payload, dict) else None
-    return f"{item.get('type', 'unknown')} {url}" if url else str(item.get("type", "unknown"))
+    # Messenger's thumbs-up and other stickers come as images with a sticker id
+    kind = (
+        "sticker" if isinstance(payload, dict) and payload.get("sticker_id") else item.get("type", "unknown")
+    )
+    return f"{kind} {url}" if url else str(kind)
 
 
 def _brief(message: dict[str, Any]) -> str:

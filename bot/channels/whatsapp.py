@@ -29,6 +29,7 @@ from bot.channels.base import (
 )
 from bot.channels.meta import MetaWebhooks, graph_outcome
 from bot.channels.text_split import split_text, utf16_length
+from bot.media_only import media_only_text
 
 INTERACTIVE_BODY_LIMIT = 1024  # body.text of button and list messages
 LIST_BUTTON = "Choose"  # the label that opens a list of more than three choices
@@ -156,15 +157,16 @@ class WhatsAppAdapter(MetaWebhooks):
         def skip(reason: str, detail: str = "") -> Skipped:
             return Skipped(self.name, reason, wamid, detail, account_id=account, customer_id=customer)
 
-        attachments: tuple[str, ...] = (f"{kind} {body.get('id')}",) if kind in _MEDIA else ()
+        attachments: tuple[str, ...] = (_media(kind, body),) if kind in _MEDIA else ()
         if not (payload or (text and text.strip())):
             if kind in _MEDIA:
-                # Media alone: nothing the FAQ bot can understand; kept on record for people to see.
-                return skip("attachment", attachments[0])
-            if kind in ("reaction", "system"):
+                # Media alone is kept as a message: the agent sees it, and the engine hands it to a person.
+                text = media_only_text(attachments)
+            elif kind in ("reaction", "system"):
                 return skip(kind, str(body.get("emoji") or body.get("body") or ""))
-            errors = "; ".join(_error_text(e) for e in message.get("errors") or [] if isinstance(e, dict))
-            return skip("unsupported", f"type {kind!r}" + (f": {errors}" if errors else ""))
+            else:
+                errors = "; ".join(_error_text(e) for e in message.get("errors") or [] if isinstance(e, dict))
+                return skip("unsupported", f"type {kind!r}" + (f": {errors}" if errors else ""))
         return Inbound(
             self.name,
             wamid,
@@ -177,6 +179,17 @@ class WhatsAppAdapter(MetaWebhooks):
             quick_reply_payload=payload,
             attachments=attachments,
         )
+
+
+def _media(kind: str, body: Mapping[str, Any]) -> str:
+    """'image <media id>', 'location <lat>,<long> <name>', 'contacts <names>': what an agent can act on."""
+    if kind == "location":
+        place = " ".join(str(body.get(k) or "") for k in ("name", "address")).strip()
+        return f"location {body.get('latitude')},{body.get('longitude')} {place}".strip()
+    if kind == "contacts":
+        names = [as_dict(as_dict(c).get("name")).get("formatted_name") for c in body.get("contacts") or []]
+        return "contacts " + ", ".join(str(n) for n in names if n)
+    return f"{kind} {body.get('id')}"
 
 
 def _recipient(customer_id: str) -> str:

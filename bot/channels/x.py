@@ -34,6 +34,7 @@ from bot.channels.base import (
     tapped_text,
 )
 from bot.channels.text_split import X_POST_LIMIT, split_text, utf16_length, weighted_length
+from bot.media_only import media_only_text
 
 SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature"
 OAUTH2_SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature-OAuth2"
@@ -182,8 +183,9 @@ class XAdapter:
         attachment = data.get("attachment")
         attachments = (str(attachment.get("type", "media")),) if isinstance(attachment, dict) else ()
         if not text.strip() and not payload:
-            reason = "attachment" if attachments else "unsupported"
-            return Skipped(self.name, reason, event_id, "DM without text", account, sender)
+            if not attachments:
+                return Skipped(self.name, "unsupported", event_id, "DM without text", account, sender)
+            text = media_only_text(attachments)  # kept: the agent sees it, the engine hands it to a person
         user = as_dict(users.get(sender))
         return Inbound(
             self.name,

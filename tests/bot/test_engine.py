@@ -68,12 +68,23 @@ def test_small_talk_gets_a_friendly_reply(demo_engine: AnswerEngine, text: str) 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("👍👍", "emoji_only"), ("...", "no_text"), ("follow for follow!! check my profile 🔥", "spam")],
+    [
+        ("👍👍", "emoji_only"),
+        ("...", "no_text"),
+        ("follow for follow!! check my profile 🔥", "spam"),
+        ("[sent: sticker https://cdn.example.com/like.png]", "sticker"),
+    ],
 )
 def test_ignored(demo_engine: AnswerEngine, text: str, reason: str) -> None:
     decision = demo_engine.decide(text)
     assert decision.action is Action.IGNORE
     assert decision.reasons == (reason,)
+
+
+def test_a_photo_or_voice_note_alone_goes_to_a_person(demo_engine: AnswerEngine) -> None:
+    for text in ("[sent: image https://cdn.example.com/p.jpg]", "[sent: audio 1234; location 51.5,-0.12]"):
+        decision = demo_engine.decide(text)
+        assert (decision.action, decision.reasons) == (Action.HANDOFF, ("media_only",))
 
 
 def test_a_question_about_links_is_answered_not_ignored_as_spam(demo_engine: AnswerEngine) -> None:

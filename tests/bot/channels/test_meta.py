@@ -117,12 +117,17 @@ def test_a_tap_on_a_menu_set_up_elsewhere_keeps_the_words_tapped(adapter: MetaMe
     assert (result.text, result.quick_reply_payload) == ("Talk to a human", "MENU_OPTION_7")
 
 
-def test_attachment_alone_is_recorded_not_answered(adapter: MetaMessagingAdapter) -> None:
+def test_attachment_alone_is_kept_as_a_message_that_says_so(adapter: MetaMessagingAdapter) -> None:
     attachment = {"type": "image", "payload": {"url": "https://cdn.example.com/p.jpg"}}
     result = parse_one(adapter, event(message={"mid": "m_3", "attachments": [attachment]}))
-    assert isinstance(result, Skipped)
-    assert (result.reason, result.external_id) == ("attachment", "m_3")
-    assert "image https://cdn.example.com/p.jpg" in result.detail
+    assert isinstance(result, Inbound)
+    assert (result.text, result.external_id) == ("[sent: image https://cdn.example.com/p.jpg]", "m_3")
+    like = {
+        "type": "image",
+        "payload": {"url": "https://cdn.example.com/like.png", "sticker_id": 369239263222822},
+    }
+    result = parse_one(adapter, event(message={"mid": "m_4", "attachments": [like]}))
+    assert isinstance(result, Inbound) and result.text == "[sent: sticker https://cdn.example.com/like.png]"
 
 
 def test_text_with_attachment_is_answered_and_lists_the_media(adapter: MetaMessagingAdapter) -> None:

@@ -139,8 +139,13 @@ def test_media_reactions_and_unsupported_types() -> None:
     odd = message(
         "unsupported", {}, id="wamid.X4", errors=[{"code": 131051, "title": "Message type unknown"}]
     )
-    results = ADAPTER.parse(with_messages(image, captioned, reaction, odd))
-    assert isinstance(results[0], Skipped) and results[0].reason == "attachment"
+    place = {"latitude": 51.5, "longitude": -0.12, "name": "Kestrel shop", "address": "1 High St"}
+    located = message("location", place, id="wamid.X5")
+    results = ADAPTER.parse(with_messages(image, captioned, reaction, odd, located))
+    # media alone is a message: stored for the agent, handed to a person by the engine
+    assert isinstance(results[0], Inbound) and results[0].text == "[sent: image MEDIA1]"
+    assert isinstance(results[4], Inbound)
+    assert results[4].text == "[sent: location 51.5,-0.12 Kestrel shop 1 High St]"
     assert isinstance(results[1], Inbound) and results[1].text == "Is this normal?"
     assert results[1].attachments == ("image MEDIA2",)
     assert isinstance(results[2], Skipped) and results[2].reason == "reaction"
