@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.inbox.jobs import enqueue
@@ -54,4 +54,23 @@ def retry_dead(session: Session, *, outbox_id: int) -> bool:
     if message is not None:
         message.status = "queued"
     enqueue(session, kind="deliver", conversation_id=row.conversation_id, outbox_id=row.id)
+    return True
+
+
+def record_undelivered(session: Session, *, channel: str, platform_message_id: str, error: str) -> bool:
+    """A sent piece the platform later reports it could not deliver (a WhatsApp 'failed' status): dead,
+    with the platform's reason, so people see it among the dead letters and can retry it; False when no
+    sent piece has that id."""
+    row = session.scalars(
+        select(OutboxRow).where(
+            OutboxRow.platform_message_id == platform_message_id,
+            OutboxRow.channel == channel,
+            OutboxRow.status == "sent",
+        )
+    ).first()
+    if row is None:
+        return False
+    row.status = "dead"
+    row.last_error = f"accepted, then not delivered: {error}"[:4000]
+    session.execute(update(MessageRow).where(MessageRow.id == row.message_id).values(status="dead"))
     return True

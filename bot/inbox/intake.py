@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Inbound, Skipped
+from bot.inbox.dead_letters import record_undelivered
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
 from bot.inbox.wakeup import announce_jobs
 from bot.storage import table_of, utcnow
@@ -72,6 +73,13 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
     for event in events:
         if isinstance(event, Skipped):
             skipped += 1
+            if event.reason == "status" and event.external_id and event.detail.startswith("failed"):
+                record_undelivered(
+                    session,
+                    channel=event.channel,
+                    platform_message_id=event.external_id,
+                    error=event.detail.removeprefix("failed").lstrip(": ") or "no reason given",
+                )
             # Receipts and echoes are counted, not kept whole; an unsupported event keeps its body.
             body = raw_body if event.reason == "unsupported" else b""
             record_delivery(

@@ -71,8 +71,12 @@ class OutboxRow(Base):
     """One piece of text to send; its status makes a retried job send it at most once when confirmed."""
 
     __tablename__ = "outbox"
-    # Marking a message sent looks for its unsent pieces: without this, a scan of the whole outbox.
-    __table_args__ = (Index("ix_outbox_message", "message_id"),)
+    # Marking a message sent looks for its unsent pieces: without this, a scan of the whole outbox; a
+    # delivery failure reported later (a WhatsApp status) finds its piece by the platform's message id.
+    __table_args__ = (
+        Index("ix_outbox_message", "message_id"),
+        Index("ix_outbox_platform_id", "platform_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, Skipped
+from bot.inbox.dead_letters import dead_letters
 from bot.inbox.intake import store_inbound
-from bot.inbox.models import ConversationRow, JobRow, MessageRow
+from bot.inbox.models import ConversationRow, JobRow, MessageRow, OutboxRow
 
 MORNING = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -93,3 +94,41 @@ def test_a_new_message_is_stored_with_one_handle_job_and_a_redelivery_adds_nothi
         assert [(job.kind, job.message_id, job.conversation_id, job.status) for job in jobs] == [
             ("handle", message.id, message.conversation_id, "queued")
         ]
+
+
+def test_a_reply_the_platform_later_could_not_deliver_becomes_a_dead_letter(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session, session.begin():
+        conversation_id = _touch(session, MORNING, channel="whatsapp")
+        reply = MessageRow(
+            conversation_id=conversation_id,
+            channel="whatsapp",
+            direction="out",
+            kind="dm",
+            author="bot",
+            text="Hi!",
+            status="sent",
+        )
+        session.add(reply)
+        session.flush()
+        wamid = f"wamid.{uuid.uuid4().hex}"
+        piece = OutboxRow(
+            message_id=reply.id,
+            conversation_id=conversation_id,
+            idempotency_key=uuid.uuid4().hex,
+            channel="whatsapp",
+            request={"text": "Hi!"},
+            status="sent",
+            attempts=1,
+            platform_message_id=wamid,
+        )
+        session.add(piece)
+    failed = Skipped("whatsapp", "status", wamid, "failed: 131026 Message undeliverable")
+    read = Skipped("whatsapp", "status", f"wamid.{uuid.uuid4().hex}", "failed: 131026 for no piece of ours")
+    with sessions() as session, session.begin():
+        store_inbound(session, events=[failed, read], raw_body=b"{}")
+    with sessions() as session:
+        [letter] = [d for d in dead_letters(session) if d.conversation_id == conversation_id]
+        assert letter.error == "accepted, then not delivered: 131026 Message undeliverable"
+        assert session.get(MessageRow, reply.id).status == "dead"  # type: ignore[union-attr]
