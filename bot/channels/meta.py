@@ -240,13 +240,15 @@ class MetaMessagingAdapter(MetaWebhooks):
             mid = str(postback.get("mid") or f"postback:{sender}:{stamp}")
             if standby or not (title or payload):
                 return skip("standby" if standby else "unsupported", mid, f"postback {title!r}")
-            # Postbacks come from Get Started, ice breakers and menus: the title is what the customer chose.
+            # Postbacks come from Get Started, ice breakers and menus: the title is what the customer chose,
+            # and Get Started is a hello (its words alone read as nothing the bot should answer).
+            chosen = tapped_text(payload, title)
             return Inbound(
                 self.name,
                 mid,
                 account,
                 sender,
-                title or payload or "",
+                "Hi!" if " ".join(chosen.lower().replace("_", " ").split()) == "get started" else chosen,
                 "dm",
                 sent_at,
                 quick_reply_payload=payload,

@@ -259,7 +259,10 @@ def _reply(
 ) -> _Reply:
     text, kind, quick_replies = said
     now = utcnow()
-    reply_to_id = inbound.external_id if inbound is not None and kind == "mention" else None
+    # X @mentions: the post replied to. WhatsApp: the customer's message, marked read (with the typing
+    # indicator) and quoted, so a reply to one of several questions shows which.
+    quoting = kind == "mention" or conversation.channel == "whatsapp"
+    reply_to_id = inbound.external_id if inbound is not None and quoting else None
     message = {
         "conversation_id": conversation.id,
         "channel": conversation.channel,

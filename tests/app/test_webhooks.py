@@ -95,6 +95,12 @@ def test_each_platform_answers_in_its_send_body(stack: Stack, channel: str) -> N
         assert first["path"] == f"/v25.0/{account_for(channel)}/messages"
         assert payload["messaging_product"] == "whatsapp"
         assert payload["to"] == "+" + customer  # E.164, as in the platform samples
+        wamid = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        assert payload["context"] == {"message_id": wamid}  # the answer quotes the question
+        read = [r["json"] for r in stack.platform.requests() if r["kind"] != "send"]
+        assert {"messaging_product": "whatsapp", "status": "read", "message_id": wamid} in [
+            {k: v for k, v in r.items() if k != "typing_indicator"} for r in read if isinstance(r, dict)
+        ]  # marked read, with the typing indicator, before the answer
     if channel == "x":
         assert first["path"] == f"/2/dm_conversations/with/{customer}/messages"
 

@@ -194,6 +194,12 @@ def test_every_entry_and_every_event_is_read(adapter: MetaMessagingAdapter) -> N
     ]
 
 
+def test_get_started_is_a_hello(adapter: MetaMessagingAdapter) -> None:
+    postback = {"mid": "m_gs", "title": "Get Started", "payload": "GET_STARTED"}
+    result = parse_one(adapter, event(postback=postback))
+    assert isinstance(result, Inbound) and result.text == "Hi!"
+
+
 def test_postback_is_answered_with_its_title(adapter: MetaMessagingAdapter) -> None:
     postback = {"mid": "m_pb", "title": "What are your opening hours?", "payload": "HOURS"}
     result = parse_one(adapter, event(postback=postback))
