@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -279,6 +279,26 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
 def shorten(text: str, limit: int) -> str:
     """text cut to limit characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def item_or_malformed(
+    channel: str, parse: Callable[..., Inbound | Skipped], *args: Any, **kwargs: Any
+) -> Inbound | Skipped:
+    """One item of a delivery, `parse(*args, **kwargs)`, or a record that it could not be read: one bad
+    item must not cost the others (the platform would redeliver the whole body, be refused again, and in
+    the end give up)."""
+    try:
+        return parse(*args, **kwargs)
+    except WebhookFormatError as exc:
+        return Skipped(channel, "malformed", detail=str(exc))
+
+
+def readable(events: list[Inbound | Skipped]) -> list[Inbound | Skipped]:
+    """A delivery's events; WebhookFormatError (a 400) only when not one of its items could be read."""
+    bad = [e for e in events if isinstance(e, Skipped) and e.reason == "malformed"]
+    if bad and len(bad) == len(events):
+        raise WebhookFormatError(bad[0].detail)
+    return events
 
 
 def tapped_text(payload: str | None, text: str | None) -> str:

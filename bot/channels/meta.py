@@ -24,9 +24,11 @@ from bot.channels.base import (
     get_list,
     get_text,
     header,
+    item_or_malformed,
     json_body,
     load_object,
     parse_timestamp,
+    readable,
     require_kind,
     retry_after_seconds,
     shorten,
@@ -193,16 +195,21 @@ class MetaMessagingAdapter(MetaWebhooks):
         events: list[Inbound | Skipped] = []
         for path, entry in get_dicts(data, "entry", "body"):
             account = get_id(entry, "id", path)
-            for item_path, item in get_dicts(entry, "messaging", path):
-                events.append(self._event(item, item_path, account, entry.get("time"), standby=False))
-            for item_path, item in get_dicts(entry, "standby", path):
-                events.append(self._event(item, item_path, account, entry.get("time"), standby=True))
+            for key in ("messaging", "standby"):
+                for item_path, item in get_dicts(entry, key, path):
+                    standby = key == "standby"
+                    entry_time = entry.get("time")
+                    events.append(
+                        item_or_malformed(
+                            self.name, self._event, item, item_path, account, entry_time, standby=standby
+                        )
+                    )
             for change_path, change in get_dicts(entry, "changes", path):
                 # Feed/comment changes and Instagram dashboard test payloads: not conversations we answer.
                 field = change.get("field")
                 detail = f"{change_path}: field {field!r}"
                 events.append(Skipped(self.name, "unsupported", detail=detail, account_id=account))
-        return events
+        return readable(events)
 
     def _event(
         self, item: dict[str, Any], path: str, account: str, entry_time: Any, *, standby: bool

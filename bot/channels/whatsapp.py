@@ -21,8 +21,10 @@ from bot.channels.base import (
     get_id,
     get_list,
     get_text,
+    item_or_malformed,
     load_object,
     parse_timestamp,
+    readable,
     require_kind,
     shorten,
     tapped_text,
@@ -98,7 +100,7 @@ class WhatsAppAdapter(MetaWebhooks):
                     events.append(Skipped(self.name, "unsupported", detail=f"{change_path}: field {field!r}"))
                     continue
                 events.extend(self._value(get_dict(change, "value", change_path), f"{change_path}.value"))
-        return events
+        return readable(events)
 
     def _value(self, value: dict[str, Any], path: str) -> list[Inbound | Skipped]:
         account = get_id(get_dict(value, "metadata", path), "phone_number_id", f"{path}.metadata")
@@ -110,7 +112,7 @@ class WhatsAppAdapter(MetaWebhooks):
                     names[str(contact[key])] = name
         events: list[Inbound | Skipped] = []
         for message_path, message in get_dicts(value, "messages", path):
-            events.append(self._message(message, message_path, account, names))
+            events.append(item_or_malformed(self.name, self._message, message, message_path, account, names))
         for status_path, status in get_dicts(value, "statuses", path):
             # detail starts with the status, so the app can advance the outbox row that has this wamid.
             errors = "; ".join(_error_text(e) for e in status.get("errors") or [] if isinstance(e, dict))

@@ -26,9 +26,11 @@ from bot.channels.base import (
     get_id,
     get_text,
     header,
+    item_or_malformed,
     json_body,
     load_object,
     parse_timestamp,
+    readable,
     require_kind,
     retry_after_seconds,
     tapped_text,
@@ -136,10 +138,10 @@ class XAdapter:
         users = as_dict(data.get("users"))
         events: list[Inbound | Skipped] = []
         for path, event in get_dicts(data, "direct_message_events", "body"):
-            events.append(self._direct_message(event, path, account, users))
+            events.append(item_or_malformed(self.name, self._direct_message, event, path, account, users))
         blocked = str(data.get("user_has_blocked", "false")).lower() == "true"
         for path, tweet in get_dicts(data, "tweet_create_events", "body"):
-            events.append(self._tweet(tweet, path, account, blocked))
+            events.append(item_or_malformed(self.name, self._tweet, tweet, path, account, blocked))
         for key, reason in _OTHER_KINDS.items():
             if data.get(key):
                 events.append(Skipped(self.name, reason, account_id=account, detail=key))
@@ -154,7 +156,7 @@ class XAdapter:
                 )
             ):
                 events.append(Skipped(self.name, "unsupported", account_id=account, detail=key))
-        return events
+        return readable(events)
 
     def _direct_message(
         self, event: dict[str, Any], path: str, account: str, users: dict[str, Any]

@@ -81,7 +81,7 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
                     error=event.detail.removeprefix("failed").lstrip(": ") or "no reason given",
                 )
             # Receipts and echoes are counted, not kept whole; an unsupported event keeps its body.
-            body = raw_body if event.reason == "unsupported" else b""
+            body = raw_body if event.reason in ("unsupported", "malformed") else b""
             record_delivery(
                 session,
                 channel=event.channel,

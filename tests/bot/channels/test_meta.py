@@ -226,9 +226,9 @@ def test_timestamps_are_read_leniently(adapter: MetaMessagingAdapter) -> None:
         (b'{"object":"OBJ","entry":{}}', "body.entry should be a list"),
         (b'{"object":"OBJ","entry":[{"messaging":[]}]}', "body.entry[0].id is missing"),
         (
-            b'{"object":"OBJ","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"recipient":{"id":"1"},'
-            b'"timestamp":1},{"recipient":{"id":"1"},"timestamp":1,"message":{"mid":"m","text":"x"}}]}]}',
-            "body.entry[0].messaging[1].sender is missing",
+            b'{"object":"OBJ","entry":[{"id":"1","messaging":[{"recipient":{"id":"1"},"timestamp":1,'
+            b'"message":{"mid":"m","text":"x"}}]}]}',
+            "body.entry[0].messaging[0].sender is missing",  # nothing readable in it at all: a 400
         ),
         (
             b'{"object":"OBJ","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"recipient":{"id":"1"},'
@@ -252,6 +252,16 @@ def test_malformed_bodies_raise_a_readable_error(
 ) -> None:
     with pytest.raises(WebhookFormatError, match=message.replace("[", r"\[").replace("]", r"\]")):
         adapter.parse(raw.replace(b"OBJ", OBJECTS[adapter.name].encode()))
+
+
+def test_one_bad_item_does_not_cost_the_others(adapter: MetaMessagingAdapter) -> None:
+    good = event(message={"mid": "m_ok", "text": "Where can I see my bill?"})
+    bad = {k: v for k, v in event(message={"mid": "m_bad", "text": "x"}).items() if k != "sender"}
+    body = {"object": OBJECTS[adapter.name], "entry": [{"id": ACCOUNT, "time": 1, "messaging": [good, bad]}]}
+    stored, malformed = adapter.parse(json.dumps(body).encode())
+    assert isinstance(stored, Inbound) and stored.external_id == "m_ok"
+    assert isinstance(malformed, Skipped) and malformed.reason == "malformed"
+    assert "messaging[1].sender is missing" in malformed.detail
 
 
 def test_quick_replies_are_capped_at_13_and_titles_at_20(adapter: MetaMessagingAdapter) -> None:
