@@ -19,6 +19,7 @@ from bot.handoff import notes, service
 from bot.handoff.service import ConflictError, HandoffError, NotFoundError, ReplyRejectedError, Ticket
 from bot.handoff.suggestions import Suggestion, suggest_answers
 from bot.handoff.transcript import get_transcript
+from bot.inbox.dead_letters import retry_message
 from bot.inbox.models import ConversationRow
 
 router = APIRouter(prefix="/api/v1", tags=["handoffs"])
@@ -155,6 +156,20 @@ async def send_reply(conversation_id: int, body: AgentReply, state: State, user:
 
     message_id = await run_in_threadpool(run_service, state, work)
     state.wake_worker.set()  # the embedded worker sends at once instead of at its next poll
+    return ReplyQueued(message_id=message_id, status="queued")
+
+
+@router.post("/messages/{message_id}/retry", response_model=ReplyQueued, status_code=202)
+async def retry_undelivered(message_id: int, state: State, user: Agent) -> ReplyQueued:
+    """Send again a reply that failed for good (blocked, window closed, bad token: fixed since)."""
+
+    def work(session: Session) -> int:
+        if retry_message(session, message_id=message_id) == 0:
+            raise NotFoundError(f"message {message_id} has no failed send to retry")
+        return message_id
+
+    await run_in_threadpool(run_service, state, work)
+    state.wake_worker.set()
     return ReplyQueued(message_id=message_id, status="queued")
 
 

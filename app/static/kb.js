@@ -157,8 +157,13 @@ function setupInsights() {
     const ids = card.dataset.messageIds.split(",").map(Number);
     card.querySelector("[data-do=draft]").addEventListener("click", async () => {
       const entryId = card.querySelector("input[name=entry_id]").value.trim();
+      const question = card.querySelector("input[name=question]").value.trim();
+      const answer = card.querySelector("textarea[name=answer]").value.trim();
+      const body = { message_ids: ids, entry_id: entryId };
+      if (question) body.question = question;
+      if (answer) body.answer = answer;  // else the agents' first reply, if there is one
       try {
-        const made = await api("POST", "/api/v1/insights/clusters/draft", { message_ids: ids, entry_id: entryId });
+        const made = await api("POST", "/api/v1/insights/clusters/draft", body);
         window.location = `/ui/kb/${encodeURIComponent(made.id)}?saved=draft`;
       } catch (error) { flash(error.message, "error"); }
     });

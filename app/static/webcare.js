@@ -143,6 +143,13 @@ function setupConversation() {
   }
 
   live.addEventListener("click", (event) => {
+    const retry = event.target.closest("button[data-retry]");
+    if (retry) {
+      api("POST", `/api/v1/messages/${retry.dataset.retry}/retry`)
+        .then(() => { flash("Sending it again: it goes out on the customer's channel."); refresh(); })
+        .catch((error) => flash(error.message, "error"));
+      return;
+    }
     const flag = event.target.closest("button[data-flag]");
     if (flag) {
       const faqId = flag.previousElementSibling.value.trim();

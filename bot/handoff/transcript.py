@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.handoff.models import TicketRow
 from bot.handoff.service import NotFoundError
-from bot.inbox.models import ConversationEventRow, ConversationRow, MessageRow
+from bot.inbox.models import ConversationEventRow, ConversationRow, MessageRow, OutboxRow
 from bot.storage import aware
 
 
@@ -38,6 +38,11 @@ def get_transcript(session: Session, *, conversation_id: int) -> Transcript:
     tickets = session.scalars(
         select(TicketRow).where(TicketRow.conversation_id == conversation_id).order_by(TicketRow.id)
     )
+    # Why a reply did not reach the customer, so that the agent sees it next to the reply.
+    dead = select(OutboxRow.message_id, OutboxRow.last_error).where(
+        OutboxRow.conversation_id == conversation_id, OutboxRow.status == "dead"
+    )
+    undelivered = {message_id: error for message_id, error in session.execute(dead)}
     return Transcript(
         conversation={
             "id": conversation.id,
@@ -56,6 +61,7 @@ def get_transcript(session: Session, *, conversation_id: int) -> Transcript:
                 "author": m.author,
                 "text": m.text,
                 "status": m.status,
+                "error": undelivered.get(m.id, ""),
                 "decision": m.decision,
                 "responds_to": m.responds_to,
                 "created_at": _iso(m.created_at),

@@ -43,6 +43,14 @@ def dead_letters(session: Session, *, limit: int = 100) -> list[DeadLetter]:
     ]
 
 
+def retry_message(session: Session, *, message_id: int) -> int:
+    """Queue every dead piece of an outbound message again; how many there were."""
+    ids = session.scalars(
+        select(OutboxRow.id).where(OutboxRow.message_id == message_id, OutboxRow.status == "dead")
+    ).all()
+    return sum(retry_dead(session, outbox_id=outbox_id) for outbox_id in ids)
+
+
 def retry_dead(session: Session, *, outbox_id: int) -> bool:
     """Queue a dead send again; False when there is no such dead send."""
     row = session.get(OutboxRow, outbox_id, with_for_update=True)

@@ -135,7 +135,32 @@ def test_someone_in_danger_hears_what_to_do_now_and_agents_get_no_canned_answers
     assert "call the emergency services" in text and "116 123" in text
     assert "passing this to a person" in text
     path = f"/api/v1/conversations/{ticket['conversation_id']}/suggestions"
-    assert desk.api("GET", path, desk.ann).json() == []  # an FAQ answer is never the reply here
+    found = desk.api("GET", path, desk.ann)
+    assert found.status_code == 200, found.text
+    assert found.json() == []  # an FAQ answer is never the reply here
+
+
+def test_an_agent_reply_the_platform_refused_shows_why_and_can_be_sent_again(desk: Desk) -> None:
+    customer, ticket = desk.hand_off()
+    desk.stack.sends_to(customer, 1)  # the acknowledgement
+    conversation = ticket["conversation_id"]
+    assert desk.api("POST", f"/api/v1/handoffs/{ticket['id']}/claim", desk.ann).status_code == 200
+    desk.stack.platform.fail(400, times=1, match="/messages", error_code=10, error_subcode=2018278)
+    text = "Your account is locked now; we'll call you back on the number we have."
+    sent = desk.api("POST", f"/api/v1/conversations/{conversation}/messages", desk.ann, json={"text": text})
+    message_id = sent.json()["message_id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        messages = desk.api("GET", f"/api/v1/conversations/{conversation}", desk.ann).json()["messages"]
+        [reply] = [m for m in messages if m["id"] == message_id]
+        if reply["status"] == "dead":
+            break
+        time.sleep(0.2)
+    assert reply["status"] == "dead" and "2018278" in reply["error"]
+    assert desk.api("POST", f"/api/v1/messages/{message_id}/retry", desk.ann).status_code == 202
+    assert text in [reply_text(s) for s in desk.stack.sends_to(customer, 2)]
+    again = desk.api("POST", f"/api/v1/messages/{message_id}/retry", desk.ann)
+    assert again.status_code == 404 and "no failed send" in again.json()["detail"]
 
 
 def test_concurrent_claims_exactly_one_wins(desk: Desk) -> None:
@@ -308,6 +333,7 @@ PROTECTED = {
     ("GET", "/ui/insights/unanswered"): EDITORS,
     **{(method, f"/api/v1/{path}"): EDITORS for method, path in FAQ_ROUTES},
     ("POST", "/api/v1/messages/{message_id}/flag"): AGENTS,
+    ("POST", "/api/v1/messages/{message_id}/retry"): AGENTS,
 }
 
 

@@ -20,6 +20,7 @@ GIFT_CARDS = [
     "can I buy a Kestrel gift card for my mum",
     "where do I get a gift card for kestrel",
 ]
+DRONES = ["do you sell drones in your shops", "can i buy a camera drone from kestrel", "any drones for sale?"]
 
 
 def _answer(ui: BrowserDesk, text: str) -> dict[str, Any]:
@@ -154,6 +155,28 @@ def test_unanswered_questions_cluster_and_become_a_draft_with_the_agents_answer(
         )
         == 3
     )
+    page.close()
+
+
+def test_an_unanswered_question_no_agent_replied_to_becomes_a_draft_with_the_editors_answer(
+    ui: BrowserDesk,
+) -> None:
+    for text in DRONES:
+        ui.customer_writes(text)
+    page = _editor(ui, "/ui/insights/unanswered")
+    card = page.locator(".cluster", has_text="drone")
+    deadline = time.monotonic() + 30
+    while card.count() == 0 and time.monotonic() < deadline:  # the worker hands them off
+        page.reload()
+        time.sleep(0.5)
+    expect(card).to_have_count(1)
+    expect(card.locator(".agent-replies")).to_have_count(0)
+    answer = "We don't sell drones, but every phone we sell works with the big drone makers' apps."
+    card.locator("textarea[name=answer]").fill(answer)
+    card.locator("input[name=entry_id]").fill("drones")
+    card.get_by_role("button", name="Make a draft entry").click()
+    page.wait_for_url("**/ui/kb/drones?saved=draft")
+    expect(page.locator("textarea[name=answer]")).to_have_value(answer)
     page.close()
 
 
