@@ -39,7 +39,7 @@ def require(*roles: str) -> Callable[..., Any]:
         if not token:
             token = request.cookies.get(SESSION_COOKIE)
             if token and request.method not in SAFE_METHODS:
-                await _check_csrf(request, token)
+                await check_csrf(request, token)
         if not token:
             if _wants_page(request):
                 raise SignInRequiredError(request.url.path)
@@ -58,7 +58,8 @@ def require(*roles: str) -> Callable[..., Any]:
     return guard
 
 
-async def _check_csrf(request: Request, session_token: str) -> None:
+async def check_csrf(request: Request, session_token: str) -> None:
+    """403 unless the request carries the session's CSRF token (header or form field)."""
     presented = request.headers.get(CSRF_HEADER)
     if presented is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import AnyUser
+from app.auth.deps import check_csrf
 from app.auth.service import LoginRateLimitedError, revoke_token
 from app.auth.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE, new_login_csrf
 from app.db import transaction
@@ -27,13 +27,20 @@ def _safe_next(value: str | None) -> str:
 
 
 def _login_page(
-    request: Request, state: AppState, *, next_path: str, error: str = "", status_code: int = 200
+    request: Request,
+    state: AppState,
+    *,
+    next_path: str,
+    error: str = "",
+    status_code: int = 200,
+    username: str = "",
 ) -> Response:
     csrf = new_login_csrf()
+    context = {"next": next_path, "csrf": csrf, "error": error, "brand": state.settings.brand_name}
     response = state.templates.TemplateResponse(
         request,
         "login.html",
-        {"next": next_path, "csrf": csrf, "error": error, "brand": state.settings.brand_name},
+        {**context, "username": username},
         status_code=status_code,
     )
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/ui/login")
@@ -75,7 +82,12 @@ async def login(
         )
     if issued is None:
         return _login_page(
-            request, state, next_path=next_path, error="Wrong user name or password.", status_code=401
+            request,
+            state,
+            next_path=next_path,
+            error="Wrong user name or password.",
+            status_code=401,
+            username=username,
         )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
@@ -92,10 +104,13 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, state: State, user: AnyUser) -> Response:
-    """Sign out: the session's token stops working at once, also if someone copied the cookie."""
+async def logout(request: Request, state: State) -> Response:
+    """Sign out: the session's token stops working at once, also if someone copied the cookie. A page
+    whose session already ended (expired, or signed out in another tab) still signs out to the login
+    page; the CSRF check keeps other sites from signing anyone out."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
+        await check_csrf(request, token)
         await run_in_threadpool(_revoke, state, token)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -22,6 +22,25 @@ def test_pages_need_sign_in_and_a_wrong_password_is_refused(ui: BrowserDesk) -> 
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    expect(page.locator("input[name=username]")).to_have_value("ann")  # only the password to type again
+    page.close()
+
+
+def test_on_a_phone_sign_out_is_in_reach_and_an_ended_session_still_signs_out(ui: BrowserDesk) -> None:
+    page = ui.browser.new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, ui.stack.server, "root", PASSWORD)  # an admin: the longest menu
+    button = page.get_by_role("button", name="Sign out")
+    box = button.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    # The session ends elsewhere (another tab signed out): this page's Sign out still lands on the login page.
+    [cookie] = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    httpx.post(
+        f"{ui.stack.server}/ui/logout",
+        cookies={SESSION_COOKIE: cookie["value"]},
+        data={"csrf_token": page.locator("input[name=csrf_token]").first.input_value()},
+    )
+    button.click()
+    page.wait_for_url("**/ui/login")
     page.close()
 
 
