@@ -127,7 +127,9 @@ def answer(
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge-base file to answer from")],
 ) -> None:
     """Read JSON lines {id, text, channel?} on stdin; write one decision per line on stdout."""
+    from app.engine_service import engine_options
     from app.schemas import AnswerRequest, AnswerResponse
+    from bot.rasa_nlu import RasaNlu
     from bot.types import ConversationContext
     from knowledge_base.answering import build_engine
     from knowledge_base.formats import read_kb_file
@@ -138,12 +140,10 @@ def answer(
         entries = read_kb_file(kb)
     except KbFormatError as exc:
         raise _fail("\n  ".join(["cannot use the knowledge base:", *exc.problems])) from exc
-    engine = build_engine(
-        entries,
-        _encoder(settings),
-        cache_dir=settings.cache_dir,
-        other_companies=settings.other_company_names,
-    )
+    # The server's inputs exactly (brand, imported phrasings, other companies, Rasa if configured): the
+    # contract is the same decision as POST /api/v1/answer.
+    nlu = RasaNlu(settings.rasa_url) if settings.nlu_backend == "rasa" else None
+    engine = build_engine(entries, _encoder(settings), **engine_options(settings, nlu))
     failures = 0
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():

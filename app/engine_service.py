@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,6 +80,28 @@ def worker_encoder_backend(settings: Settings) -> str:
 WARM_UP_TEXT = "hello, is anyone there?"
 
 
+class EngineOptions(TypedDict):
+    """build_engine's keyword arguments that come from the settings."""
+
+    cache_dir: Path
+    replies: Replies
+    intents: RasaNlu | None
+    extra_conversational: list[Example]
+    other_companies: list[str]
+
+
+def engine_options(settings: Settings, nlu: RasaNlu | None = None) -> EngineOptions:
+    """What every engine built from these settings shares beside entries and encoder: the server's,
+    the worker's and `webcare answer`'s decide alike."""
+    return EngineOptions(
+        cache_dir=settings.cache_dir,
+        replies=Replies(brand=settings.brand_name),
+        intents=nlu,
+        extra_conversational=imported_conversational(settings.data_dir),
+        other_companies=list(settings.other_company_names),
+    )
+
+
 class EngineService:
     """The current engine and the KB version it was built from; swaps are atomic."""
 
@@ -118,14 +141,7 @@ class EngineService:
         self, entries: Sequence[FaqEntry], index: FaqIndex | None = None, encoder: TextEncoder | None = None
     ) -> AnswerEngine:
         return build_engine(
-            entries,
-            encoder or self.encoder,
-            index=index,
-            cache_dir=self._settings.cache_dir,
-            replies=Replies(brand=self._settings.brand_name),
-            intents=self.nlu,
-            extra_conversational=imported_conversational(self._settings.data_dir),
-            other_companies=self._settings.other_company_names,
+            entries, encoder or self.encoder, index=index, **engine_options(self._settings, self.nlu)
         )
 
     def start(self) -> AnswerEngine:

@@ -53,6 +53,13 @@ def test_answer_contract(env: dict[str, str]) -> None:
     assert all(0.0 <= o["confidence"] <= 1.0 for o in out)
 
 
+def test_answer_speaks_as_the_configured_brand_like_the_server(env: dict[str, str]) -> None:
+    env = {**env, "WEBCARE_BRAND_NAME": "Kestrel Mobile"}
+    result = run_cli(["answer", "--kb", str(DEMO_KB)], env, '{"id": "g", "text": "hi there!"}\n')
+    assert result.returncode == 0, result.stderr
+    assert "This is Kestrel Mobile." in json.loads(result.stdout)["reply"]
+
+
 def test_answer_reports_bad_lines_and_keeps_going(env: dict[str, str]) -> None:
     stdin = '{"id": "ok", "text": "hi"}\nnot json\n{"id": "x", "text": "hi", "channel": "fax"}\n'
     result = run_cli(["answer", "--kb", str(DEMO_KB)], env, stdin)
