@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,24 +80,36 @@ def _latest_rows(session: Session, entry_id: str | None = None) -> list[tuple[Fa
     return [(row, revision) for row, revision in session.execute(query.order_by(FaqEntryRow.id)).all()]
 
 
-def _matches(entry: FaqEntry, words: list[str]) -> bool:
-    haystack = " ".join([entry.id, entry.question, entry.answer, *entry.examples, *entry.variants.values()])
-    return all(word in haystack.lower() for word in words)
+def _starts(word: str) -> re.Pattern[str]:
+    # A word of the query starts a word of the entry: "top" finds "top-up", not "stop" or "laptop".
+    return re.compile(rf"(?<![^\W_]){re.escape(word)}", re.I)
+
+
+def _rank(entry: FaqEntry, patterns: list[re.Pattern[str]]) -> int | None:
+    """None unless every word is somewhere in the entry; else lower is better: words found in the id or
+    question count most, so the entry the editor means comes first."""
+    title = f"{entry.id.replace('-', ' ')} {entry.question}"
+    rest = " ".join([entry.answer, *entry.examples, *entry.variants.values()])
+    if not all(p.search(title) or p.search(rest) for p in patterns):
+        return None
+    return sum(not p.search(title) for p in patterns)
 
 
 def list_entries(
     session: Session, *, query: str | None = None, tag: str | None = None, status: str | None = None
 ) -> list[EntryView]:
-    """Entries by id; `query` keeps those containing every word (id, question, answer, phrasings)."""
-    words = (query or "").lower().split()
+    """Entries by id; `query` keeps those with every word at the start of a word of theirs (id,
+    question, answer, phrasings), those with the words in their id or question first."""
+    patterns = [_starts(word) for word in (query or "").lower().split()]
     views = [_view(row, revision) for row, revision in _latest_rows(session)]
-    return [
-        view
+    ranked = [
+        (rank, view)
         for view in views
         if (status is None or view.status == status)
         and (tag is None or tag.lower() in (t.lower() for t in view.content.tags))
-        and _matches(view.content, words)
+        and (rank := _rank(view.content, patterns)) is not None
     ]
+    return [view for _, view in sorted(ranked, key=lambda pair: pair[0])]  # stable: by id within a rank
 
 
 def _locked(session: Session, entry_id: str) -> FaqEntryRow:

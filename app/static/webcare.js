@@ -130,7 +130,9 @@ function setupConversation() {
   }
 
   async function refresh() {
+    // Not while the agent is typing in it or has a box open ("Should the bot have answered this?").
     if (live.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+    if (live.querySelector("details[open]")) return;
     const html = await fetchHtml(page.dataset.liveUrl);
     if (html !== null) live.innerHTML = html;
   }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 from playwright.sync_api import expect
 
@@ -144,3 +147,26 @@ def test_adding_an_existing_user_fails_unless_exist_ok(ui: BrowserDesk) -> None:
     )
     assert kept.returncode == 0 and "already exists" in kept.stdout
     assert token(ui.stack.server, "ann")  # the old password still works: nothing was changed
+
+
+def test_the_flag_box_stays_open_through_live_refreshes_and_flags_the_message(ui: BrowserDesk) -> None:
+    customer = ui.customer_writes("can i get the roaming add-on for my trip to the moon base")
+    headers = {"Authorization": f"Bearer {token(ui.stack.server, 'ann')}"}
+    deadline = time.monotonic() + 30
+    found: list[dict[str, Any]] = []
+    while not found and time.monotonic() < deadline:
+        tickets = httpx.get(f"{ui.stack.server}/api/v1/handoffs", headers=headers).json()
+        found = [t for t in tickets if t["customer_id"] == customer]
+        time.sleep(0.3)
+    assert found, "the message was not handed off"
+    page = ui.page()
+    sign_in(page, ui.stack.server, "ann", PASSWORD)
+    page.goto(f"{ui.stack.server}/ui/conversations/{found[0]['conversation_id']}")
+    box = page.locator("details.flag").first
+    box.locator("summary").click()
+    page.wait_for_timeout(4000)  # the transcript refreshes every 3 s
+    expect(box).to_have_attribute("open", "")
+    box.locator("input").fill("roaming-europe")
+    box.get_by_role("button", name="Flag for the editors").click()
+    expect(page.locator("#flash")).to_contain_text("Flagged")
+    page.close()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
 from bot.types import FaqEntry
+from knowledge_base.editing import list_entries
 from knowledge_base.models import FaqRevisionRow
 from knowledge_base.store import import_entries, kb_version, published_entries
 
@@ -63,3 +64,18 @@ def test_failed_import_leaves_nothing(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         assert published_entries(session) == []
         assert kb_version(session) == 0
+
+
+def test_search_matches_word_starts_and_puts_the_entry_named_first(sessions: sessionmaker[Session]) -> None:
+    entries = [
+        FaqEntry("app-help", "Is there an app?", "Yes: it shows your top up history and any update."),
+        FaqEntry(
+            "stop-texts", "How do I stop marketing texts?", "Reply STOP, or set it up in the laptop app."
+        ),
+        FaqEntry("top-up", "How do I top up?", "In the app, online or in any shop."),
+    ]
+    with transaction(sessions) as session:
+        import_entries(session, entries=entries)
+    with sessions() as session:
+        # "top" inside "stop" and "laptop" is no match; the entry whose question says it comes first
+        assert [view.id for view in list_entries(session, query="top up")] == ["top-up", "app-help"]
