@@ -11,6 +11,13 @@ from collections.abc import Iterable
 # other way ("does giffgaff do eSIMs", "an EE SIM only deal", "is Three down") it is about them.
 _ABOUT_US_BEFORE = re.compile(r"\b(?:to|from|for|than|vs|versus|leaving|left|joining|joined)\s+$", re.I)
 _ABOUT_US_AFTER = re.compile(r"^\s+sims?\b(?!\s*(?:only|deals?|plans?|prices?|offers?|contracts?)\b)", re.I)
+# ...but only where the message is about our phone taking it: "the PUK code for my Vodafone sim" or
+# "roaming charges for my Three sim in Spain" are that company's to answer.
+_TAKES_A_SIM = re.compile(
+    r"\b(?:take|takes|taking|accept\w*|work(?:s|ing)? with|unlock\w*|locked|compatible|put|putting"
+    r"|insert\w*|use|using|fit|fits|swap\w* (?:in|to))\b",
+    re.I,
+)
 
 
 class OtherCompanies:
@@ -36,7 +43,10 @@ class OtherCompanies:
             return ()
         found: list[str] = []
         for match in self._pattern.finditer(text):
-            if _ABOUT_US_BEFORE.search(text[: match.start()]) or _ABOUT_US_AFTER.match(text[match.end() :]):
+            before, after = text[: match.start()], text[match.end() :]
+            if _ABOUT_US_BEFORE.search(before) or (
+                _ABOUT_US_AFTER.match(after) and _TAKES_A_SIM.search(text)
+            ):
                 continue
             name = self._canonical(match.group(0))
             if name not in found:

@@ -10,7 +10,9 @@ from bot.other_companies import OtherCompanies, parse_names
 from bot.pipeline import AnswerEngine
 from bot.types import Action
 
-NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin Media", "Sainsbury's"])
+NAMES = OtherCompanies(
+    ["EE", "O2", "Vodafone", "Three UK", "giffgaff", "Tesco", "Tesco Mobile", "Virgin Media", "Sainsbury's"]
+)
 
 
 @pytest.mark.parametrize(
@@ -18,6 +20,8 @@ NAMES = OtherCompanies(["EE", "O2", "giffgaff", "Tesco", "Tesco Mobile", "Virgin
     [
         ("does giffgaff do esims", ("giffgaff",)),
         ("how much is an EE sim only deal at the moment", ("EE",)),
+        ("how do i get the PUK code for my Vodafone sim", ("Vodafone",)),  # their SIM, their code
+        ("roaming charges for my Three UK sim in Spain?", ("Three UK",)),
         ("is EE's network down?", ("EE",)),
         ("whats virgin  media's phone number", ("Virgin Media",)),
         ("can i get tesco mobile clubcard prices with you", ("Tesco Mobile",)),  # the longer name wins
