@@ -32,10 +32,21 @@ _NOT_A_SECRET = (
 _PASSWORD = re.compile(
     r"\b(?:my\s+)?(?:password|passcode|pin)\s*(?:is|was|:|=)\s*" + _NOT_A_SECRET + r"\S{3,}", re.I
 )
+# "pass: hunter22", "pwd=..." as people paste logins; the short words need the colon or equals sign.
+_PASS = re.compile(r"\b(?:pass|pwd|pw)\s*[:=]\s*\S{3,}", re.I)
 _CVV = re.compile(r"\b(?:cvv|cvc|security code)\s*(?:is|:)?\s*\d{3,4}\b", re.I)
 _DATE_OF_BIRTH = re.compile(
     r"\b(?:dob|date of birth|born on)\s*(?:is|:)?\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b", re.I
 )
+
+
+# Never stored as sent: what would let anyone use a card or an account (see mask_secrets).
+SECRETS = ("card_number", "card_security_code", "password")
+
+
+def _masked(kind: str) -> re.Pattern[str]:
+    # A secret masked at intake still counts as posted: the bot hands the message to a person all the same.
+    return re.compile(rf"\[{kind}(?: ending \d{{4}})? removed\]")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -76,6 +87,8 @@ def find_personal_data(text: str) -> list[Finding]:
         ("national_id", _NINO),
         ("national_id", _SSN),
         ("password", _PASSWORD),
+        ("password", _PASS),
+        *((kind, _masked(kind)) for kind in SECRETS),
         ("card_security_code", _CVV),
         ("date_of_birth", _DATE_OF_BIRTH),
     )
@@ -96,6 +109,26 @@ def mask_personal_data(text: str, findings: list[Finding] | None = None) -> str:
             continue
         out.append(text[last : finding.start])
         out.append(f"[{finding.kind} removed]")
+        last = finding.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with card numbers (all but their last four digits), security codes and passwords replaced
+    by markers: the form every message is stored in, so no database row or transcript holds them."""
+    findings = [f for f in find_personal_data(text) if f.kind in SECRETS]
+    out, last = [], 0
+    for finding in findings:
+        if finding.start < last:
+            continue
+        found = text[finding.start : finding.end]
+        if finding.kind == "card_number":
+            marker = f"[card_number ending {re.sub(r'[^0-9]', '', found)[-4:]} removed]"
+        else:  # the words before the secret stay: "my password is [password removed]"
+            label = re.match(r"^(.*[\s:=])\S+$", found, re.S)
+            marker = (label.group(1) if label else "") + f"[{finding.kind} removed]"
+        out += [text[last : finding.start], marker]
         last = finding.end
     out.append(text[last:])
     return "".join(out)

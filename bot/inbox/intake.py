@@ -29,6 +29,7 @@ from bot.channels.base import Inbound, Skipped
 from bot.inbox.dead_letters import record_undelivered
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
 from bot.inbox.wakeup import announce_jobs
+from bot.personal_data import mask_secrets
 from bot.storage import table_of, utcnow
 
 # Raw bodies are kept for inspection; a cap keeps one huge delivery from bloating the table.
@@ -111,7 +112,7 @@ def _store(session: Session, event: Inbound) -> int | None:
         "customer_wrote_at": event.sent_at,
         "external_id": event.external_id,
         "kind": event.kind,
-        "text": event.text,
+        "text": mask_secrets(event.text),  # a card number or password posted is never stored
         "reply_to_id": event.reply_to_id,
         "now": utcnow(),
     }

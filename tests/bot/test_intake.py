@@ -4,6 +4,7 @@ reply window kept, each new message stored once with one job."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -132,3 +133,12 @@ def test_a_reply_the_platform_later_could_not_deliver_becomes_a_dead_letter(
         [letter] = [d for d in dead_letters(session) if d.conversation_id == conversation_id]
         assert letter.error == "accepted, then not delivered: 131026 Message undeliverable"
         assert session.get(MessageRow, reply.id).status == "dead"  # type: ignore[union-attr]
+
+
+def test_a_card_number_posted_is_never_stored(sessions: sessionmaker[Session]) -> None:
+    posted = replace(_message(MORNING, "c9", "x"), text="card 4111 1111 1111 1111 charged twice?!")
+    with sessions() as session, session.begin():
+        (message_id,) = store_inbound(session, events=[posted], raw_body=b"{}").stored
+    with sessions() as session:
+        stored = session.get(MessageRow, message_id)
+        assert stored is not None and stored.text == "card [card_number ending 1111 removed] charged twice?!"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.personal_data import find_personal_data, mask_personal_data
+from bot.personal_data import find_personal_data, mask_personal_data, mask_secrets
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,7 @@ from bot.personal_data import find_personal_data, mask_personal_data
         ("NI number QQ 12 34 56 C", "national_id"),
         ("ssn 123-45-6789", "national_id"),
         ("my password is Sunshine2024 why cant i log in", "password"),
+        ("here's my login: jo.bloggs@example.com pass: Sunshine2024!", "password"),
         ("cvv 123", "card_security_code"),
         ("date of birth 01/02/1980", "date_of_birth"),
     ],
@@ -48,3 +49,13 @@ def test_mask_replaces_each_finding() -> None:
     masked = mask_personal_data("card 4111 1111 1111 1111 and password is hunter22")
     assert "4111" not in masked and "hunter22" not in masked
     assert "[card_number removed]" in masked and "[password removed]" in masked
+
+
+def test_secrets_are_stored_masked_and_still_count_as_posted() -> None:
+    text = "card 4111 1111 1111 1111 charged twice, my password is hunter22, cvv 123, passport 123456789"
+    masked = mask_secrets(text)
+    assert masked == (
+        "card [card_number ending 1111 removed] charged twice, my password is [password removed] "
+        "cvv [card_security_code removed], passport 123456789"  # (the comma went with the password)
+    )
+    assert {f.kind for f in find_personal_data(masked)} == {f.kind for f in find_personal_data(text)}
