@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,21 @@ from bot.types import Action, Candidate, ConversationContext, Decision, IntentSc
 FAQ_PREFIX = "faq/"
 CANDIDATES = 5  # candidates the decision looks at (and reports)
 SMALL_TALK = ("greeting", "thanks", "goodbye", "chitchat")
+# "thanks but that didn't help": the customer says the last answer failed them. A cheerful "you're
+# welcome" would be the worst reply; a person takes over.
+_NOT_HELPED = re.compile(
+    r"\b(?:(?:that|this|your (?:answer|reply|bot|link))\s+"
+    r"(?:didn'?t|did not|doesn'?t|does not|hasn'?t|has not)\s+(?:help|answer|solve|fix|work)"
+    r"|it\s+(?:didn'?t|did not|doesn'?t|does not)\s+(?:help|answer)"
+    r"|not (?:helpful|what i (?:asked|meant|need(?:ed)?))"
+    r"|(?:that|this)(?:'s| is| was) (?:useless|no help|not it))\b",
+    re.I,
+)
+# A bare "ok", "yes", "lol": the customer has nothing more to ask; an introduction would answer nothing.
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(?:ok(?:ay)?|k+|kk|yes|yep|yeah|ya|no|nope|nah|lol+|haha+|cool|sure|right|fine|alright)\s*[.!]*\s*$",
+    re.I,
+)
 OUT_OF_SCOPE = "out_of_scope"
 
 
@@ -166,6 +182,8 @@ def decide(
         )
 
     top = u.top_intent
+    if _ACKNOWLEDGEMENT.match(u.text):
+        return Decision(Action.IGNORE, 1.0, ("acknowledgement",), intent=top.name)
     media = media_kinds(u.text)
     if media is not None:  # no words to read: a person looks at a photo; a sticker alone says nothing
         if media and all(kind == "sticker" for kind in media):
@@ -186,6 +204,8 @@ def decide(
         reasons.append("strong_anger")
     if context.recent_failed_attempts >= config.max_failed_attempts:
         reasons.append("repeated_failed_attempts")
+    if _NOT_HELPED.search(u.text):
+        reasons.append("answer_did_not_help")
     if reasons:
         strongest = max([f.confidence for f in u.sensitive] + [top.confidence, complaint, anger])
         return handoff(reasons, strongest if u.sensitive or not u.personal_data else 1.0)

@@ -15,6 +15,7 @@ _LEVELS = {
     "sensitive:press_enquiry": URGENT,
     "strong_anger": HIGH,
     "repeated_failed_attempts": HIGH,
+    "answer_did_not_help": HIGH,
     "sensitive:harassment": HIGH,
     "asked_for_human": NORMAL,
     "sensitive:privacy_request": NORMAL,

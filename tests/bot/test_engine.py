@@ -73,12 +73,19 @@ def test_small_talk_gets_a_friendly_reply(demo_engine: AnswerEngine, text: str) 
         ("...", "no_text"),
         ("follow for follow!! check my profile 🔥", "spam"),
         ("[sent: sticker https://cdn.example.com/like.png]", "sticker"),
+        ("ok", "acknowledgement"),
+        ("lol", "acknowledgement"),
     ],
 )
 def test_ignored(demo_engine: AnswerEngine, text: str, reason: str) -> None:
     decision = demo_engine.decide(text)
     assert decision.action is Action.IGNORE
     assert decision.reasons == (reason,)
+
+
+def test_an_answer_that_did_not_help_brings_a_person_not_a_youre_welcome(demo_engine: AnswerEngine) -> None:
+    decision = demo_engine.decide("thanks but that didnt help")
+    assert (decision.action, decision.reasons) == (Action.HANDOFF, ("answer_did_not_help",))
 
 
 def test_a_photo_or_voice_note_alone_goes_to_a_person(demo_engine: AnswerEngine) -> None:
