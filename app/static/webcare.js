@@ -13,6 +13,30 @@ function flash(message, kind) {
   flash.timer = setTimeout(() => { box.hidden = true; }, 6000);
 }
 
+// The session ended (it expired, or someone signed out in another tab): the page stays as it is, so a
+// half-written reply or edit is not lost; once the user has signed in again in another tab, the page
+// carries on with the new session's CSRF token.
+let sessionLost = null;
+function sessionEnded() {
+  if (sessionLost) return sessionLost;
+  const banner = document.getElementById("session-ended");
+  if (banner) banner.hidden = false;
+  sessionLost = new Promise((resolve) => {
+    const timer = setInterval(async () => {
+      const response = await fetch(location.pathname + location.search, { credentials: "same-origin" });
+      if (!response.ok || response.redirected) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const token = fresh.querySelector('meta[name="csrf-token"]');
+      if (token) document.querySelector('meta[name="csrf-token"]').content = token.content;
+      clearInterval(timer);
+      if (banner) banner.hidden = true;
+      sessionLost = null;
+      resolve();
+    }, 3000);
+  });
+  return sessionLost;
+}
+
 async function api(method, url, body) {
   const response = await fetch(url, {
     method,
@@ -20,7 +44,10 @@ async function api(method, url, body) {
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401) { window.location = "/ui/login?next=" + encodeURIComponent(location.pathname); }
+  if (response.status === 401) {
+    sessionEnded();
+    throw new Error("Your session has ended: sign in again (see the top of the page), then try again. What you typed is kept.");
+  }
   let data = null;
   try { data = await response.json(); } catch (e) { data = null; }
   if (!response.ok) {
@@ -31,7 +58,7 @@ async function api(method, url, body) {
 
 async function fetchHtml(url) {
   const response = await fetch(url, { credentials: "same-origin" });
-  if (response.status === 401 || response.redirected) { window.location.reload(); return null; }
+  if (response.status === 401 || response.redirected) { sessionEnded(); return null; }
   if (!response.ok) { return null; }
   return response.text();
 }

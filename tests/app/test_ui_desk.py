@@ -170,3 +170,44 @@ def test_the_flag_box_stays_open_through_live_refreshes_and_flags_the_message(ui
     box.get_by_role("button", name="Flag for the editors").click()
     expect(page.locator("#flash")).to_contain_text("Flagged")
     page.close()
+
+
+def test_a_half_written_reply_survives_the_session_ending_and_goes_out_after_signing_in_again(
+    ui: BrowserDesk,
+) -> None:
+    customer = ui.customer_writes("someone hacked my account, they changed my email")
+    headers = {"Authorization": f"Bearer {token(ui.stack.server, 'bob')}"}
+    deadline = time.monotonic() + 30
+    found: list[dict[str, Any]] = []
+    while not found and time.monotonic() < deadline:
+        tickets = httpx.get(f"{ui.stack.server}/api/v1/handoffs", headers=headers).json()
+        found = [t for t in tickets if t["customer_id"] == customer]
+        time.sleep(0.3)
+    assert found, "the message was not handed off"
+    httpx.post(f"{ui.stack.server}/api/v1/handoffs/{found[0]['id']}/claim", headers=headers)
+    context = ui.browser.new_context(viewport={"width": 1280, "height": 800})  # two tabs share the cookie
+    page = context.new_page()
+    sign_in(page, ui.stack.server, "bob", PASSWORD)
+    page.goto(f"{ui.stack.server}/ui/conversations/{found[0]['conversation_id']}")
+    draft = "I've locked the account and sent a reset link to the number we hold for you."
+    page.locator("#reply-text").fill(draft)
+    page.locator("#reply-text").blur()
+    [cookie] = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    httpx.post(  # the session ends elsewhere
+        f"{ui.stack.server}/ui/logout",
+        cookies={SESSION_COOKIE: cookie["value"]},
+        data={"csrf_token": page.locator("input[name=csrf_token]").first.input_value()},
+    )
+    expect(page.locator("#session-ended")).to_be_visible(timeout=10_000)  # the next live refresh
+    expect(page.locator("#reply-text")).to_have_value(draft)  # nothing navigated away
+    other = context.new_page()
+    other.goto(f"{ui.stack.server}/ui/login?next=/ui")
+    other.fill("input[name=username]", "bob")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url(f"{ui.stack.server}/ui")
+    other.close()
+    expect(page.locator("#session-ended")).to_be_hidden(timeout=10_000)
+    page.get_by_role("button", name="Send on Messenger").click()
+    assert draft in [reply_text(s) for s in ui.stack.sends_to(customer, 2)]
+    context.close()
