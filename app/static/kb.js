@@ -61,7 +61,7 @@ function setupEntryForm() {
       parts.push(`<h3>Too close to other entries (the bot could confuse them)</h3><ul class="warning">${check.close_entries.map((c) =>
         `<li>“${escapeHtml(c.phrasing)}” is ${Math.round(c.score * 100)}% like <a href="/ui/kb/${escapeHtml(c.faq_id)}">${escapeHtml(c.question)}</a></li>`).join("")}</ul>`);
     }
-    if (check.changed_messages) {
+    if (check.changed_messages && check.messages_checked) {  // nothing was tried when it cannot be saved
       const changed = check.changed_messages;
       parts.push(`<h3>Recent customer messages answered differently</h3><p class="muted">${changed.length} of ${check.messages_checked} recent messages.</p>`);
       if (changed.length) {
