@@ -14,7 +14,14 @@ from bot.encoder import TextEncoder
 from bot.inbox.models import MessageRow
 from bot.storage import aware, utcnow
 from bot.text_signals import read_signals
-from knowledge_base.editing import EntryView, InvalidEntryError, create_entry, get_entry, save_draft
+from knowledge_base.editing import (
+    EntryView,
+    InvalidEntryError,
+    create_entry,
+    get_entry,
+    list_entries,
+    save_draft,
+)
 from knowledge_base.flags import flags_for
 from knowledge_base.schema import MAX_EXAMPLES
 
@@ -80,6 +87,13 @@ def missed_messages(session: Session, *, days: int = 30, now: datetime | None = 
     flags: dict[int, list[str]] = {}
     for flag in flags_for(session, message_ids=[row.id for row in rows]):
         flags.setdefault(flag.message_id, []).append(flag.faq_id)
+    # A message already made a phrasing of an entry (a draft from its group, or added to one) has been
+    # dealt with: listed again, an editor would do the same work twice.
+    known = {
+        _folded(text)
+        for view in list_entries(session)
+        for text in (view.content.question, *view.content.examples)
+    }
     return [
         MissedMessage(
             row.id,
@@ -91,8 +105,12 @@ def missed_messages(session: Session, *, days: int = 30, now: datetime | None = 
             tuple(flags.get(row.id, ())),
         )
         for row in rows
-        if _missed(row, row.id in flags)
+        if _missed(row, row.id in flags) and _folded(_phrasings([row])[0]) not in known
     ]
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def group_by_meaning(vectors: np.ndarray, *, distance: float = CLUSTER_DISTANCE) -> list[list[int]]:

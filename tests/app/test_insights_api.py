@@ -86,3 +86,6 @@ def test_unanswered_inbox_clusters_flags_and_drafts(editors: Editors) -> None:
     assert added.status_code == 200, added.text
     job_texts = {s["text"] for s in jobs["samples"]}
     assert job_texts <= set(added.json()["examples"]) and added.json()["has_unpublished_changes"]
+    # Both groups are dealt with: they leave the list instead of waiting for the same work again.
+    left = {m for c in api("GET", "/api/v1/insights/unanswered").json() for m in c["message_ids"]}
+    assert not left & {*refurbished["message_ids"], *jobs["message_ids"]}
