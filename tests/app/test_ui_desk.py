@@ -151,17 +151,10 @@ def test_adding_an_existing_user_fails_unless_exist_ok(ui: BrowserDesk) -> None:
 
 def test_the_flag_box_stays_open_through_live_refreshes_and_flags_the_message(ui: BrowserDesk) -> None:
     customer = ui.customer_writes("can i get the roaming add-on for my trip to the moon base")
-    headers = {"Authorization": f"Bearer {token(ui.stack.server, 'ann')}"}
-    deadline = time.monotonic() + 30
-    found: list[dict[str, Any]] = []
-    while not found and time.monotonic() < deadline:
-        tickets = httpx.get(f"{ui.stack.server}/api/v1/handoffs", headers=headers).json()
-        found = [t for t in tickets if t["customer_id"] == customer]
-        time.sleep(0.3)
-    assert found, "the message was not handed off"
+    ticket = _ticket_of(ui, customer, "ann")
     page = ui.page()
     sign_in(page, ui.stack.server, "ann", PASSWORD)
-    page.goto(f"{ui.stack.server}/ui/conversations/{found[0]['conversation_id']}")
+    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
     box = page.locator("details.flag").first
     box.locator("summary").click()
     page.wait_for_timeout(4000)  # the transcript refreshes every 3 s
@@ -176,19 +169,13 @@ def test_a_half_written_reply_survives_the_session_ending_and_goes_out_after_sig
     ui: BrowserDesk,
 ) -> None:
     customer = ui.customer_writes("someone hacked my account, they changed my email")
+    ticket = _ticket_of(ui, customer, "bob")
     headers = {"Authorization": f"Bearer {token(ui.stack.server, 'bob')}"}
-    deadline = time.monotonic() + 30
-    found: list[dict[str, Any]] = []
-    while not found and time.monotonic() < deadline:
-        tickets = httpx.get(f"{ui.stack.server}/api/v1/handoffs", headers=headers).json()
-        found = [t for t in tickets if t["customer_id"] == customer]
-        time.sleep(0.3)
-    assert found, "the message was not handed off"
-    httpx.post(f"{ui.stack.server}/api/v1/handoffs/{found[0]['id']}/claim", headers=headers)
+    httpx.post(f"{ui.stack.server}/api/v1/handoffs/{ticket['id']}/claim", headers=headers)
     context = ui.browser.new_context(viewport={"width": 1280, "height": 800})  # two tabs share the cookie
     page = context.new_page()
     sign_in(page, ui.stack.server, "bob", PASSWORD)
-    page.goto(f"{ui.stack.server}/ui/conversations/{found[0]['conversation_id']}")
+    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
     draft = "I've locked the account and sent a reset link to the number we hold for you."
     page.locator("#reply-text").fill(draft)
     page.locator("#reply-text").blur()
@@ -211,3 +198,16 @@ def test_a_half_written_reply_survives_the_session_ending_and_goes_out_after_sig
     page.get_by_role("button", name="Send on Messenger").click()
     assert draft in [reply_text(s) for s in ui.stack.sends_to(customer, 2)]
     context.close()
+
+
+def _ticket_of(ui: BrowserDesk, customer: str, agent: str) -> dict[str, Any]:
+    """The customer's ticket, once the worker has handed their message off."""
+    headers = {"Authorization": f"Bearer {token(ui.stack.server, agent)}"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tickets = httpx.get(f"{ui.stack.server}/api/v1/handoffs", headers=headers).json()
+        found = [t for t in tickets if t["customer_id"] == customer]
+        if found:
+            return dict(found[0])
+        time.sleep(0.3)
+    raise AssertionError(f"the message of customer {customer} was not handed off")
