@@ -69,7 +69,7 @@ class AnswerEngine:
             probabilities = self.classifier.probabilities(vectors, texts=model_texts)
             rankings = [self.classifier.rank(row, RANKING) for row in probabilities]
         found = self.retriever.search(vectors, CANDIDATES)
-        sensitive = self.sensitive.detect(texts, vectors)
+        sensitive = self.sensitive.assess(texts, vectors)
         return [
             Understanding(
                 text=text,
@@ -77,10 +77,11 @@ class AnswerEngine:
                 intents=tuple(ranking),
                 candidates=tuple(candidates),
                 sensitive=tuple(findings),
+                possibly_sensitive=near,
                 personal_data=tuple(find_personal_data(text)),
                 other_companies=self.other_companies.asked_about(text) if self.other_companies else (),
             )
-            for text, signal, ranking, candidates, findings in zip(
+            for text, signal, ranking, candidates, (findings, near) in zip(
                 texts, signals, rankings, found, sensitive, strict=True
             )
         ]

@@ -48,6 +48,7 @@ class Understanding:
     sensitive: tuple[SensitiveFinding, ...]
     personal_data: tuple[Finding, ...]
     other_companies: tuple[str, ...] = ()  # other companies the message asks about
+    possibly_sensitive: SensitiveFinding | None = None  # a near miss: see SensitiveDetector.assess
 
     def intent_probability(self, name: str) -> float:
         return next((s.confidence for s in self.intents if s.name == name), 0.0)
@@ -274,9 +275,12 @@ def decide(
                 candidates=candidates,
             )
 
+    # Handed off because the bot cannot answer: a message that may be sensitive says so, and is not
+    # queued as routine ("my friend said goodbye forever and her phone is off").
+    maybe = (f"possibly_sensitive:{u.possibly_sensitive.category}",) if u.possibly_sensitive else ()
     if top.name == OUT_OF_SCOPE and top.confidence >= config.intent_threshold:
-        return handoff(("out_of_scope",), top.confidence)
-    return handoff(("low_confidence",), confidence)
+        return handoff(("out_of_scope", *maybe), top.confidence)
+    return handoff(("low_confidence", *maybe), confidence)
 
 
 def _close_options(u: Understanding, config: PolicyConfig) -> list[Candidate]:

@@ -13,6 +13,7 @@ from bot.nlu_data import Example, load_packaged
 
 NONE = "none"
 DATA_FILE = "sensitive.yml"
+NEAR_MISS = 0.2  # a category this likely raises the priority of a message handed off for another reason
 
 # Phrases that by themselves are enough: the classifier generalises, these never miss the obvious.
 CUES: dict[str, re.Pattern[str]] = {
@@ -128,6 +129,14 @@ class SensitiveDetector:
 
     def detect(self, texts: Sequence[str], vectors: np.ndarray) -> list[list[SensitiveFinding]]:
         """The findings for each text, strongest first."""
+        return [findings for findings, _ in self.assess(texts, vectors)]
+
+    def assess(
+        self, texts: Sequence[str], vectors: np.ndarray
+    ) -> list[tuple[list[SensitiveFinding], SensitiveFinding | None]]:
+        """Per text, its findings (strongest first) and, when there are none, the likeliest category if the
+        classifier gave it at least NEAR_MISS: not enough to hand off for, but a message handed off anyway
+        (the bot could not answer it) should not wait a day when it may be this."""
         results = []
         for text, row in zip(texts, self.classifier.probabilities(vectors), strict=True):
             found: dict[str, SensitiveFinding] = {}
@@ -139,5 +148,16 @@ class SensitiveDetector:
                 category = self.classifier.labels[index]
                 if category != NONE and row[index] >= self.threshold and category not in found:
                     found[category] = SensitiveFinding(category, float(row[index]), "classifier")
-            results.append(sorted(found.values(), key=lambda f: -f.confidence))
+            near = None
+            if not found:
+                likeliest = max(
+                    (i for i, label in enumerate(self.classifier.labels) if label != NONE),
+                    key=lambda i: row[i],
+                    default=None,
+                )
+                if likeliest is not None and row[likeliest] >= NEAR_MISS:
+                    near = SensitiveFinding(
+                        self.classifier.labels[likeliest], float(row[likeliest]), "near_miss"
+                    )
+            results.append((sorted(found.values(), key=lambda f: -f.confidence), near))
         return results

@@ -31,7 +31,7 @@ def reason_level(reason: str) -> int:
         return _LEVELS[reason]
     if reason.startswith("personal_data:"):
         return NORMAL
-    if reason.startswith("sensitive:"):
+    if reason.startswith(("sensitive:", "possibly_sensitive:")):
         return HIGH
     return ROUTINE
 

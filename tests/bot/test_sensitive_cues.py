@@ -1,12 +1,15 @@
-"""Sensitive cases told beside an everyday question are caught, and no FAQ phrasing sets a cue off."""
+"""Sensitive cases told beside an everyday question are caught, no FAQ phrasing sets a cue off, and a near
+miss is reported for a message handed off anyway."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bot.sensitive import MIXED_IN_CUES
+from bot.intent_classifier import IntentClassifier
+from bot.sensitive import MIXED_IN_CUES, SensitiveDetector
 from knowledge_base.formats import read_kb_file
 
 DEMO = Path(__file__).parents[2] / "knowledge_base" / "demo" / "kestrel_mobile.yaml"
@@ -36,3 +39,15 @@ def test_no_phrasing_of_the_demo_entries_sets_off_a_mixed_in_cue() -> None:
     phrasings = [text for entry in read_kb_file(DEMO) for text in (entry.question, *entry.examples)]
     fired = [(c, text) for text in phrasings for c, pattern in MIXED_IN_CUES.items() if pattern.search(text)]
     assert fired == []
+
+
+def test_a_near_miss_is_reported_only_below_the_threshold_and_above_the_floor() -> None:
+    # Two labels and identity weights: a vector [a, b] gets softmax(a, b); ln(3/7) puts fraud at 0.3.
+    classifier = IntentClassifier(("fraud_or_hacked", "none"), np.eye(2), np.zeros(2))
+    detector = SensitiveDetector(classifier, threshold=0.45)
+    vectors = np.array([[0.0, -np.log(3 / 7)], [0.0, 3.0], [3.0, 0.0]])
+    (none_found, near), (_, far), (found, beside) = detector.assess(["a", "b", "c"], vectors)
+    assert none_found == [] and near is not None
+    assert (near.category, round(near.confidence, 2), near.by) == ("fraud_or_hacked", 0.3, "near_miss")
+    assert far is None  # 0.05: nothing worth raising
+    assert [f.category for f in found] == ["fraud_or_hacked"] and beside is None  # a finding, not a near miss

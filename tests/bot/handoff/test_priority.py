@@ -17,6 +17,8 @@ from bot.handoff.priority import HIGH, NORMAL, ROUTINE, URGENT, priority_for, te
         (["sensitive:fraud_or_hacked", "personal_data:phone"], URGENT),
         (["sensitive:press_enquiry"], URGENT),
         (["strong_anger"], HIGH),
+        (["answer_did_not_help"], HIGH),
+        (["low_confidence", "possibly_sensitive:safety_emergency"], HIGH),  # not a day's wait
         (["repeated_failed_attempts", "asked_for_human"], HIGH),
         (["sensitive:some_new_category"], HIGH),
         (["asked_for_human"], NORMAL),
