@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -103,32 +104,29 @@ def find_personal_data(text: str) -> list[Finding]:
 def mask_personal_data(text: str, findings: list[Finding] | None = None) -> str:
     """`text` with every finding replaced by a marker, for logs and public views."""
     findings = find_personal_data(text) if findings is None else findings
-    out, last = [], 0
-    for finding in findings:
-        if finding.start < last:
-            continue
-        out.append(text[last : finding.start])
-        out.append(f"[{finding.kind} removed]")
-        last = finding.end
-    out.append(text[last:])
-    return "".join(out)
+    return _replaced(text, findings, lambda finding, found: f"[{finding.kind} removed]")
 
 
 def mask_secrets(text: str) -> str:
     """`text` with card numbers (all but their last four digits), security codes and passwords replaced
     by markers: the form every message is stored in, so no database row or transcript holds them."""
-    findings = [f for f in find_personal_data(text) if f.kind in SECRETS]
+
+    def marker(finding: Finding, found: str) -> str:
+        if finding.kind == "card_number":
+            return f"[card_number ending {re.sub(r'[^0-9]', '', found)[-4:]} removed]"
+        label = re.match(r"^(.*[\s:=])\S+$", found, re.S)  # the words before it stay: "my password is [...]"
+        return (label.group(1) if label else "") + f"[{finding.kind} removed]"
+
+    return _replaced(text, [f for f in find_personal_data(text) if f.kind in SECRETS], marker)
+
+
+def _replaced(text: str, findings: list[Finding], marker: Callable[[Finding, str], str]) -> str:
+    """`text` with each finding (in order; one overlapping an earlier one skipped) replaced by its marker."""
     out, last = [], 0
     for finding in findings:
         if finding.start < last:
             continue
-        found = text[finding.start : finding.end]
-        if finding.kind == "card_number":
-            marker = f"[card_number ending {re.sub(r'[^0-9]', '', found)[-4:]} removed]"
-        else:  # the words before the secret stay: "my password is [password removed]"
-            label = re.match(r"^(.*[\s:=])\S+$", found, re.S)
-            marker = (label.group(1) if label else "") + f"[{finding.kind} removed]"
-        out += [text[last : finding.start], marker]
+        out += [text[last : finding.start], marker(finding, text[finding.start : finding.end])]
         last = finding.end
     out.append(text[last:])
     return "".join(out)
