@@ -90,9 +90,10 @@ def _rank(entry: FaqEntry, patterns: list[re.Pattern[str]]) -> int | None:
     question count most, so the entry the editor means comes first."""
     title = f"{entry.id.replace('-', ' ')} {entry.question}"
     rest = " ".join([entry.answer, *entry.examples, *entry.variants.values()])
-    if not all(p.search(title) or p.search(rest) for p in patterns):
+    in_title = [bool(p.search(title)) for p in patterns]
+    if not all(found or p.search(rest) for found, p in zip(in_title, patterns, strict=True)):
         return None
-    return sum(not p.search(title) for p in patterns)
+    return in_title.count(False)
 
 
 def list_entries(
