@@ -159,7 +159,7 @@ class WhatsAppAdapter(MetaWebhooks):
         def skip(reason: str, detail: str = "") -> Skipped:
             return Skipped(self.name, reason, wamid, detail, account_id=account, customer_id=customer)
 
-        attachments: tuple[str, ...] = (_media(kind, body),) if kind in _MEDIA else ()
+        attachments: tuple[str, ...] = (_media(kind, message),) if kind in _MEDIA else ()
         if not (payload or (text and text.strip())):
             if kind in _MEDIA:
                 # Media alone is kept as a message: the agent sees it, and the engine hands it to a person.
@@ -183,14 +183,16 @@ class WhatsAppAdapter(MetaWebhooks):
         )
 
 
-def _media(kind: str, body: Mapping[str, Any]) -> str:
+def _media(kind: str, message: Mapping[str, Any]) -> str:
     """'image <media id>', 'location <lat>,<long> <name>', 'contacts <names>': what an agent can act on."""
+    if kind == "contacts":  # a list of cards, where every other kind has one object
+        cards = message.get("contacts")
+        names = [as_dict(as_dict(c).get("name")).get("formatted_name") for c in cards or []]
+        return "contacts " + ", ".join(str(n) for n in names if n)
+    body = as_dict(message.get(kind))
     if kind == "location":
         place = " ".join(str(body.get(k) or "") for k in ("name", "address")).strip()
         return f"location {body.get('latitude')},{body.get('longitude')} {place}".strip()
-    if kind == "contacts":
-        names = [as_dict(as_dict(c).get("name")).get("formatted_name") for c in body.get("contacts") or []]
-        return "contacts " + ", ".join(str(n) for n in names if n)
     return f"{kind} {body.get('id')}"
 
 

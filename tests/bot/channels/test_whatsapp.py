@@ -70,7 +70,7 @@ def with_messages(*messages: dict[str, Any], contacts: list[dict[str, Any]] | No
     return json.dumps(payload).encode()
 
 
-def message(kind: str, content: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def message(kind: str, content: Any, **extra: Any) -> dict[str, Any]:
     return {"from": WA_ID, "id": "wamid.X1", "timestamp": "1767225600", "type": kind, kind: content, **extra}
 
 
@@ -141,11 +141,14 @@ def test_media_reactions_and_unsupported_types() -> None:
     )
     place = {"latitude": 51.5, "longitude": -0.12, "name": "Kestrel shop", "address": "1 High St"}
     located = message("location", place, id="wamid.X5")
-    results = ADAPTER.parse(with_messages(image, captioned, reaction, odd, located))
+    card = {"name": {"formatted_name": "Jo Bloggs"}, "phones": [{"phone": "+447700900123"}]}
+    shared = message("contacts", [card], id="wamid.X6")
+    results = ADAPTER.parse(with_messages(image, captioned, reaction, odd, located, shared))
     # media alone is a message: stored for the agent, handed to a person by the engine
     assert isinstance(results[0], Inbound) and results[0].text == "[sent: image MEDIA1]"
     assert isinstance(results[4], Inbound)
     assert results[4].text == "[sent: location 51.5,-0.12 Kestrel shop 1 High St]"
+    assert isinstance(results[5], Inbound) and results[5].text == "[sent: contacts Jo Bloggs]"
     assert isinstance(results[1], Inbound) and results[1].text == "Is this normal?"
     assert results[1].attachments == ("image MEDIA2",)
     assert isinstance(results[2], Skipped) and results[2].reason == "reaction"
