@@ -62,3 +62,66 @@ class OtherCompanies:
 def parse_names(value: str) -> tuple[str, ...]:
     """Comma-separated company names, as the setting gives them."""
     return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+# Services customers also have accounts with. Their passwords, subscriptions and settings are theirs to
+# answer: "reset my gmail password" or "parental controls on netflix" retrieve our own password and
+# parental-controls entries with high confidence, and answering would walk the customer through the wrong
+# company's steps. Named as something used over our network ("netflix keeps buffering") they stay ours.
+SERVICES = (
+    "Gmail", "Google account", "Apple ID", "iCloud", "iTunes", "App Store", "Google Play", "Netflix",
+    "Spotify", "Disney+", "Disney Plus", "Amazon", "Amazon Prime", "Prime Video", "PayPal", "Facebook",
+    "Instagram", "WhatsApp", "TikTok", "Snapchat", "Twitter", "YouTube", "Microsoft account", "Outlook",
+    "Hotmail", "Yahoo", "Steam", "PlayStation", "PSN", "Xbox", "Nintendo", "eBay", "Uber", "Deliveroo",
+    "Zoom", "Discord", "Telegram", "Now TV", "BBC iPlayer", "Audible",
+)  # fmt: skip
+_ACCOUNT_THING = (
+    r"(?:account|acc|password|pass ?word|passcode|log ?in|sign[- ]?in|user ?name|subscription|sub|membership"
+    r"|payment (?:method|details|card)|billing|parental controls?|profile|family sharing)"
+)
+
+_MY = r"(?:(?:my|the)\s+)?"
+
+
+class OtherServices:
+    """Finds messages about the customer's account with another service (see SERVICES)."""
+
+    def __init__(self, ours: Iterable[str] = ()) -> None:
+        # A service our own questions or answers name ("Netflix included with every plan") is part of
+        # what we offer: questions about it are ours.
+        said = " ".join(ours).lower()
+        self.names = tuple(n for n in sorted(SERVICES, key=len, reverse=True) if n.lower() not in said)
+        self._by_key = {_key(n): n for n in self.names}
+        service = "|".join(r"\s*".join(map(re.escape, n.split())) for n in self.names)
+        name = rf"(?P<name>{service})"
+        self._patterns = (
+            (
+                # "my gmail password", "Apple ID payment method"
+                re.compile(rf"(?<![\w@#]){name}(?:'s)?\s+{_ACCOUNT_THING}\b", re.I),
+                # "parental controls on netflix"
+                re.compile(rf"\b{_ACCOUNT_THING}\s+(?:on|for|with|in|to|of)\s+{_MY}{name}(?!\w)", re.I),
+                # "cancel my spotify", "locked out of my Apple ID"
+                re.compile(
+                    r"\b(?:cancel|unsubscribe from|delete|deactivate|locked out of|log(?:ged)? ?in ?to"
+                    rf"|sign(?:ed)? ?in ?to)\s+{_MY}{name}(?!\w)",
+                    re.I,
+                ),
+            )
+            if self.names
+            else ()
+        )
+
+    def asked_about(self, text: str) -> tuple[str, ...]:
+        """The services whose accounts the message asks about, in order of appearance."""
+        matches = sorted((m.start("name"), m.group("name")) for p in self._patterns for m in p.finditer(text))
+        found: list[str] = []
+        for _, matched in matches:
+            name = self._by_key[_key(matched)]
+            if name not in found:
+                found.append(name)
+        return tuple(found)
+
+
+def _key(name: str) -> str:
+    """A name's lookup key: "Now TV", "NowTV" and "now  tv" alike."""
+    return "".join(name.split()).lower()

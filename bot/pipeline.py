@@ -9,7 +9,7 @@ from typing import Protocol
 from bot.cpu_threads import single_threaded_blas
 from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
-from bot.other_companies import OtherCompanies
+from bot.other_companies import OtherCompanies, OtherServices
 from bot.personal_data import find_personal_data
 from bot.policy import PolicyConfig, Understanding, decide
 from bot.replies import Replies
@@ -50,6 +50,8 @@ class AnswerEngine:
     normalise: Callable[[str], str] | None = None
     # Competitors and other brands whose products customers may ask us about.
     other_companies: OtherCompanies | None = None
+    # Other services' accounts (a Gmail password, a Netflix subscription): theirs to answer, not ours.
+    other_services: OtherServices | None = None
 
     def __post_init__(self) -> None:
         single_threaded_blas()  # the engine's matrix products are small; see bot.cpu_threads
@@ -79,12 +81,17 @@ class AnswerEngine:
                 sensitive=tuple(findings),
                 possibly_sensitive=near,
                 personal_data=tuple(find_personal_data(text)),
-                other_companies=self.other_companies.asked_about(text) if self.other_companies else (),
+                other_companies=self._others_asked_about(text),
             )
             for text, signal, ranking, candidates, (findings, near) in zip(
                 texts, signals, rankings, found, sensitive, strict=True
             )
         ]
+
+    def _others_asked_about(self, text: str) -> tuple[str, ...]:
+        companies = self.other_companies.asked_about(text) if self.other_companies else ()
+        services = self.other_services.asked_about(text) if self.other_services else ()
+        return companies + services
 
     def decide_many(
         self,

@@ -48,6 +48,9 @@ CUES: dict[str, re.Pattern[str]] = {
     "self_harm": re.compile(
         r"\b(kill (my ?self|me)|suicid\w*|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"
         r"|don'?t want to (live|be alive|be here)"
+        # Said beside a request to cancel ("cancel everything, i won't be around much longer"), where the
+        # FAQ would otherwise answer the request.
+        r"|(won'?t|will not|not going to) be (around|here) (much|for) long(er)?"
         # Someone else at risk is as urgent, and an overdose already taken most of all.
         r"|kill(ing)? (him|her|them)sel(f|ves)|overdos\w*"
         r"|(taken|took|swallowed) (a (load|lot|bunch|handful) of |loads of |all (of )?(my|the|his|her) "
@@ -105,6 +108,28 @@ MIXED_IN_CUES: dict[str, re.Pattern[str]] = {
 }
 
 
+# "i want to leave" or "i can't take this anymore, cancel everything" is a customer leaving us, but the
+# classifier reads such short despairing lines as self-harm (0.8-0.9: the `none` examples do not move it),
+# and the customer would be sent the emergency numbers. Found by the classifier alone in a message about
+# leaving or cancelling that says nothing of life, death or harm, self-harm is a near miss instead: a
+# handoff for another reason is then urgent, but the message is not treated as a crisis. The cues and
+# anything that speaks of ending it or not being around still count in full.
+_LEAVING_US = re.compile(
+    r"\b(leav(e|ing)|left|cancel\w*|quit(ting)?|switch\w*|port(ing)?|pac|contract|network|provider|plan"
+    r"|sim|account|bill|broadband)\b",
+    re.I,
+)
+_DISTRESS = re.compile(
+    r"\b(die|dying|dead|death|live|living|alive|life|lives|end (it|things|everything)|hurt\w*|harm\w*"
+    r"|pills|tablets|goodbye|around|here any ?more|miss me|better off|point in|disappear\w*|myself)\b",
+    re.I,
+)
+
+
+def _leaving_not_in_danger(category: str, text: str) -> bool:
+    return category == "self_harm" and bool(_LEAVING_US.search(text)) and not _DISTRESS.search(text)
+
+
 @dataclass(frozen=True)
 class SensitiveFinding:
     """One sensitive category found in a message, and how."""
@@ -144,12 +169,19 @@ class SensitiveDetector:
                 for category, pattern in cues.items():
                     if category not in found and pattern.search(text):
                         found[category] = SensitiveFinding(category, 1.0, "cue")
+            demoted = None
             for index in np.argsort(-row)[:2]:
                 category = self.classifier.labels[index]
-                if category != NONE and row[index] >= self.threshold and category not in found:
+                if category == NONE or row[index] < self.threshold or category in found:
+                    continue
+                if _leaving_not_in_danger(category, text):
+                    demoted = SensitiveFinding(category, float(row[index]), "near_miss")
+                else:
                     found[category] = SensitiveFinding(category, float(row[index]), "classifier")
             near = None
-            if not found:
+            if demoted is not None and not found:
+                near = demoted
+            elif not found:
                 likeliest = max(
                     (i for i, label in enumerate(self.classifier.labels) if label != NONE),
                     key=lambda i: row[i],

@@ -19,7 +19,7 @@ from bot.encoder import TextEncoder
 from bot.intent_classifier import IntentClassifier
 from bot.nlu_data import Example, NluDataError, load_packaged, read_nlu
 from bot.normalise import TextNormaliser
-from bot.other_companies import OtherCompanies
+from bot.other_companies import OtherCompanies, OtherServices
 from bot.pipeline import AnswerEngine, IntentRanker
 from bot.policy import FAQ_PREFIX, PolicyConfig, policy_for
 from bot.replies import Replies
@@ -199,6 +199,9 @@ def build_engine(
         intents=intents,
         normalise=normaliser_for(entries, conversational),
         other_companies=OtherCompanies(other_companies) if other_companies else None,
+        other_services=OtherServices(
+            text for e in entries for text in (e.question, e.answer, *e.variants.values())
+        ),
     )
 
 

@@ -51,6 +51,24 @@ def test_must_handoff_cases(demo_engine: AnswerEngine, text: str, reason: str) -
     assert decision.faq_id is None and decision.reply is None
 
 
+@pytest.mark.parametrize("text", ["i want to leave", "i can't take this anymore, cancel everything"])
+def test_a_customer_leaving_us_is_not_treated_as_a_crisis(demo_engine: AnswerEngine, text: str) -> None:
+    # The classifier alone reads these as self-harm (0.8-0.9 with the packaged encoder): the customer was sent
+    # the emergency numbers. A near miss now: handed off (if at all) as urgent, without the crisis reply.
+    u = demo_engine.understand([text])[0]
+    assert not u.sensitive
+    assert u.possibly_sensitive is not None and u.possibly_sensitive.category == "self_harm"
+    assert "sensitive:self_harm" not in demo_engine.decide(text).reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nobody would miss me if i was gone", "just cancel my contract, i won't be around much longer anyway"],
+)
+def test_despair_beside_leaving_is_still_self_harm(demo_engine: AnswerEngine, text: str) -> None:
+    assert "sensitive:self_harm" in demo_engine.decide(text).reasons
+
+
 def test_sensitive_wins_over_a_matching_faq(demo_engine: AnswerEngine) -> None:
     decision = demo_engine.decide("someone hacked my account, how do I reset my password?")
     assert decision.action is Action.HANDOFF

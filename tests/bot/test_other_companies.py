@@ -1,4 +1,5 @@
-"""Questions about other companies: found by name, told apart from switching and unlocking, handed off."""
+"""Questions about other companies and other services' accounts: found by name, told apart from switching,
+unlocking and apps used over our network, handed off."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.other_companies import OtherCompanies, parse_names
+from bot.other_companies import OtherCompanies, OtherServices, parse_names
 from bot.pipeline import AnswerEngine
 from bot.types import Action
 
@@ -72,3 +73,48 @@ def test_engine_hands_off_a_question_about_a_competitor(demo_engine: AnswerEngin
     assert decision.faq_id is None and decision.reply is None
     # A question about us that names them is still ours to answer.
     assert engine.decide("how do i top up my pay as you go phone? moved here from EE").faq_id == "top-up"
+
+
+SERVICES = OtherServices(["Download the Kestrel app from the App Store or Google Play."])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("how do i reset my gmail password", ("Gmail",)),
+        ("how to set parental controls on netflix", ("Netflix",)),
+        ("how do i update my apple id payment method", ("Apple ID",)),
+        ("cancel my spotify pls", ("Spotify",)),
+        ("locked out of my Apple ID and my iCloud account", ("Apple ID", "iCloud")),
+        ("log in to my NowTV account", ("Now TV",)),  # written as one word
+        ("my Disney+ subscription price went up", ("Disney+",)),
+    ],
+)
+def test_asking_about_an_account_with_another_service(text: str, found: tuple[str, ...]) -> None:
+    assert SERVICES.asked_about(text) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "netflix keeps buffering on my broadband",  # used over our network: ours
+        "whatsapp wont send unless im on wifi",
+        "can i use my gmail to verify as a student",
+        "google play account won't let me download your app",  # our own answers name Google Play
+        "how do i change my password",
+    ],
+)
+def test_services_used_over_our_network_or_named_by_us_are_ours(text: str) -> None:
+    assert SERVICES.asked_about(text) == ()
+
+
+def test_engine_hands_off_a_question_about_another_services_account(demo_engine: AnswerEngine) -> None:
+    # Built from the demo's entries, whose answers name no such service: our password and parental-controls
+    # entries would otherwise answer these, with our steps for their accounts.
+    for text, name in [
+        ("how do i reset my gmail password", "Gmail"),
+        ("how to set parental controls on netflix", "Netflix"),
+    ]:
+        decision = demo_engine.decide(text)
+        assert (decision.action, decision.reasons) == (Action.HANDOFF, (f"other_company:{name}",))
+    assert demo_engine.decide("how do i reset my password").faq_id == "reset-password"
