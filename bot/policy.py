@@ -19,6 +19,9 @@ from bot.types import Action, Candidate, ConversationContext, Decision, IntentSc
 FAQ_PREFIX = "faq/"
 CANDIDATES = 5  # candidates the decision looks at (and reports)
 SMALL_TALK = ("greeting", "thanks", "goodbye", "chitchat")
+# "thanks, have a good one" is thanks and goodbye at once: the classifier splits its belief between them
+# (0.21 and 0.42), neither reaches the threshold, and a sign-off was handed to a person as unanswerable.
+PLEASANTRIES = ("greeting", "thanks", "goodbye")
 # "thanks but that didn't help": the customer says the last answer failed them. A cheerful "you're
 # welcome" would be the worst reply; a person takes over.
 _NOT_HELPED = re.compile(
@@ -26,7 +29,20 @@ _NOT_HELPED = re.compile(
     r"(?:didn'?t|did not|doesn'?t|does not|hasn'?t|has not)\s+(?:help|answer|solve|fix|work)"
     r"|it\s+(?:didn'?t|did not|doesn'?t|does not)\s+(?:help|answer)"
     r"|not (?:helpful|what i (?:asked|meant|need(?:ed)?))"
-    r"|(?:that|this)(?:'s| is| was) (?:useless|no help|not it))\b",
+    r"|(?:that|this)(?:'s| is| was) (?:useless|no help|not it)"
+    # sarcasm, which the classifier reads as thanks or goodbye: "thanks for nothing", "bye then, useless"
+    r"|(?:thanks|thank you|thank u|cheers|ta) for nothing"
+    r"|(?:you'?re|you are|ur|u r|bot is|bye,? then,?)\s+(?:so |completely |absolutely |bloody )?useless)\b",
+    re.I,
+)
+# Chasing an earlier message: the greeting in front of it ("hi there, still waiting for a reply from
+# yesterday") won the classifier, and a customer who had waited a day was asked what we could help with.
+_CHASING = re.compile(
+    r"\b(?:(?:still|been) waiting (?:for|on|to hear)\s+(?:back|a |an |any |your |someone|somebody|a person)"
+    r"|(?:still )?(?:haven'?t|have not|hasn'?t|not) (?:heard|had|got|gotten) (?:anything )?(?:back|a reply"
+    r"|a response|an answer)"
+    r"|(?:no ?one|nobody|no-one) (?:has |have )?(?:got|gotten|come|came|been) back to me"
+    r"|chasing (?:up|this|my|a|an))",
     re.I,
 )
 # A bare "ok", "yes", "lol": the customer has nothing more to ask; an introduction would answer nothing.
@@ -207,6 +223,8 @@ def decide(
         reasons.append("repeated_failed_attempts")
     if _NOT_HELPED.search(u.text):
         reasons.append("answer_did_not_help")
+    if _CHASING.search(u.text):
+        reasons.append("chasing_reply")
     if reasons:
         strongest = max([f.confidence for f in u.sensitive] + [top.confidence, complaint, anger])
         return handoff(reasons, strongest if u.sensitive or not u.personal_data else 1.0)
@@ -229,14 +247,17 @@ def decide(
     # they would pass its policy off as ours. A person answers those.
     if u.other_companies:
         return handoff([f"other_company:{name}" for name in u.other_companies], 1.0)
+    small_talk = top.confidence
+    if top.name in PLEASANTRIES and "?" not in u.text:  # a question is not a sign-off
+        small_talk = sum(u.intent_probability(name) for name in PLEASANTRIES)
     if (
         top.name in SMALL_TALK
-        and top.confidence >= config.intent_threshold
+        and small_talk >= config.intent_threshold
         and (confidence < config.answer_threshold)
     ):
         return Decision(
             Action.ANSWER,
-            round(top.confidence, 4),
+            round(small_talk, 4),
             (f"small_talk:{top.name}",),
             reply=replies.for_intent(top.name),
             intent=top.name,

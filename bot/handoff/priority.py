@@ -16,6 +16,7 @@ _LEVELS = {
     "strong_anger": HIGH,
     "repeated_failed_attempts": HIGH,
     "answer_did_not_help": HIGH,
+    "chasing_reply": HIGH,  # already waited once
     "sensitive:harassment": HIGH,
     "asked_for_human": NORMAL,
     "sensitive:privacy_request": NORMAL,

@@ -106,6 +106,38 @@ def test_an_answer_that_did_not_help_brings_a_person_not_a_youre_welcome(demo_en
     assert (decision.action, decision.reasons) == (Action.HANDOFF, ("answer_did_not_help",))
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("thanks for nothing", "answer_did_not_help"),  # read as thanks: got "You're welcome!"
+        ("bye then, useless", "answer_did_not_help"),  # read as goodbye
+        ("hi there, still waiting for a reply from yesterday", "chasing_reply"),  # read as a greeting
+        ("nobody has got back to me about my refund", "chasing_reply"),
+    ],
+)
+def test_sarcasm_and_chasing_go_to_a_person(demo_engine: AnswerEngine, text: str, reason: str) -> None:
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.HANDOFF and reason in decision.reasons
+
+
+@pytest.mark.parametrize("text", ["lovely, have a good evening", "thanks, have a good one"])
+def test_a_sign_off_split_between_thanks_and_goodbye_gets_a_friendly_reply(
+    demo_engine: AnswerEngine, text: str
+) -> None:
+    # No single small-talk intent reaches the threshold (goodbye 0.38, greeting 0.23, thanks 0.12 for the
+    # first): they were handed to a person as low confidence.
+    u = demo_engine.understand([text])[0]
+    assert u.top_intent.confidence < demo_engine.config.intent_threshold
+    decision = demo_engine.decide(text)
+    assert decision.action is Action.ANSWER and decision.reasons[0].startswith("small_talk:"), decision
+
+
+def test_an_engineer_who_did_not_come_is_not_a_safety_emergency(demo_engine: AnswerEngine) -> None:
+    # "engineer" is in many of the safety examples (gas, ladders, live wires): this got the emergency numbers.
+    assert not demo_engine.understand(["hello again, the engineer didn't turn up"])[0].sensitive
+    assert demo_engine.understand(["the engineer left live wires hanging out of the wall"])[0].sensitive
+
+
 def test_a_photo_or_voice_note_alone_goes_to_a_person(demo_engine: AnswerEngine) -> None:
     for text in ("[sent: image https://cdn.example.com/p.jpg]", "[sent: audio 1234; location 51.5,-0.12]"):
         decision = demo_engine.decide(text)

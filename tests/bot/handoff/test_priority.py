@@ -18,6 +18,7 @@ from bot.handoff.priority import HIGH, NORMAL, ROUTINE, URGENT, priority_for, te
         (["sensitive:press_enquiry"], URGENT),
         (["strong_anger"], HIGH),
         (["answer_did_not_help"], HIGH),
+        (["chasing_reply", "low_confidence"], HIGH),
         (["low_confidence", "possibly_sensitive:safety_emergency"], HIGH),  # not a day's wait
         (["repeated_failed_attempts", "asked_for_human"], HIGH),
         (["sensitive:some_new_category"], HIGH),
