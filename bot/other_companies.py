@@ -73,14 +73,15 @@ SERVICES = (
     "Spotify", "Disney+", "Disney Plus", "Amazon", "Amazon Prime", "Prime Video", "PayPal", "Facebook",
     "Instagram", "WhatsApp", "TikTok", "Snapchat", "Twitter", "YouTube", "Microsoft account", "Outlook",
     "Hotmail", "Yahoo", "Steam", "PlayStation", "PSN", "Xbox", "Nintendo", "eBay", "Uber", "Deliveroo",
-    "Zoom", "Discord", "Telegram", "Now TV", "BBC iPlayer", "Audible",
+    "Zoom", "Discord", "Telegram", "Now TV", "BBC iPlayer", "Audible", "Oyster", "DVLA", "HMRC", "eero",
 )  # fmt: skip
 _ACCOUNT_THING = (
     r"(?:account|acc|password|pass ?word|passcode|log ?in|sign[- ]?in|user ?name|subscription|sub|membership"
-    r"|payment (?:method|details|card)|billing|parental controls?|profile|family sharing)"
+    r"|payment (?:method|details|card)|billing|parental controls?|profile|family sharing|orders?|parcel"
+    r"|delivery|gift ?cards?|(?:student )?discount|premium|card|wi-?fi password|balance)"
 )
 
-_MY = r"(?:(?:my|the)\s+)?"
+_MY = r"(?:(?:my|the|his|her|their|our)\s+(?:\w+?'?s\s+)?)?"  # "my sons xbox", "my son's xbox"
 
 
 class OtherServices:
@@ -99,11 +100,13 @@ class OtherServices:
                 # "my gmail password", "Apple ID payment method"
                 re.compile(rf"(?<![\w@#]){name}(?:'s)?\s+{_ACCOUNT_THING}\b", re.I),
                 # "parental controls on netflix"
-                re.compile(rf"\b{_ACCOUNT_THING}\s+(?:on|for|with|in|to|of)\s+{_MY}{name}(?!\w)", re.I),
+                re.compile(rf"\b{_ACCOUNT_THING}\s+(?:on|for|with|in|of)\s+{_MY}{name}(?!\w)", re.I),
+                # "my address with the DVLA"
+                re.compile(rf"\b(?:address|details|name|licen[cs]e) (?:with|at|on) {_MY}{name}(?!\w)", re.I),
                 # "cancel my spotify", "locked out of my Apple ID"
                 re.compile(
                     r"\b(?:cancel|unsubscribe from|delete|deactivate|locked out of|log(?:ged)? ?in ?to"
-                    rf"|sign(?:ed)? ?in ?to)\s+{_MY}{name}(?!\w)",
+                    rf"|sign(?:ed)? ?in ?to|top up|track)\s+{_MY}{name}(?!\w)",
                     re.I,
                 ),
             )

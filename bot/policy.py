@@ -28,7 +28,11 @@ _NOT_HELPED = re.compile(
     r"\b(?:(?:that|this|your (?:answer|reply|bot|link))\s+"
     r"(?:didn'?t|did not|doesn'?t|does not|hasn'?t|has not)\s+(?:help|answer|solve|fix|work)"
     r"|it\s+(?:didn'?t|did not|doesn'?t|does not)\s+(?:help|answer)"
-    r"|not (?:helpful|what i (?:asked|meant|need(?:ed)?))"
+    r"|(?:not|isn'?t|wasn'?t) (?:helpful|any help|what i (?:asked|meant|need(?:ed)?))"
+    # the last answer's advice already followed: answering it again would repeat what failed
+    r"|already tried (?:that|this|those|it)|tried (?:that|those|this) already"
+    r"|(?:like|as) (?:you|u) (?:said|suggested|told me)"
+    r"|did (?:what|everything) (?:you|u) (?:said|suggested|told me)"
     r"|(?:that|this)(?:'s| is| was) (?:useless|no help|not it)"
     # sarcasm, which the classifier reads as thanks or goodbye: "thanks for nothing", "bye then, useless"
     r"|(?:thanks|thank you|thank u|cheers|ta) for nothing"
@@ -47,9 +51,11 @@ _CHASING = re.compile(
 )
 # A bare "ok", "yes", "lol": the customer has nothing more to ask; an introduction would answer nothing.
 _ACKNOWLEDGEMENT = re.compile(
-    r"^\s*(?:ok(?:ay)?|k+|kk|yes|yep|yeah|ya|no|nope|nah|lol+|haha+|cool|sure|right|fine|alright)\s*[.!]*\s*$",
+    r"^\s*(?:ok(?:ay)?|k+|kk|yes|yep|yeah|ya|no|nope|nah|lol+|haha+|cool|sure|right|fine|alright|noted"
+    r"|got it|gotcha|understood)\s*[.!]*\s*$",
     re.I,
 )
+_ASKS_US = re.compile(r"\b(?:do|can|could|will|would|are|have|did) (?:you|u|ya|kestrel)\b", re.I)
 OUT_OF_SCOPE = "out_of_scope"
 
 
@@ -236,10 +242,13 @@ def decide(
     # Links and "check my ..." read like spam, but a message that an entry might answer is a customer's
     # question ("whats ur official website, want to check a link in a text"): ignored, it would get no
     # reply at all, so it goes on to be answered, offered choices or handed off.
+    # Nor is a question put to us ("do you have a referral scheme?", "can you follow me back so i can DM
+    # you"): spam talks at people, it does not ask the brand. Handed off at worst, never dropped.
     if (
         top.name == "spam"
         and top.confidence >= config.intent_threshold
         and confidence < config.spam_answer_floor
+        and not _ASKS_US.search(u.text)
     ):
         return Decision(Action.IGNORE, round(top.confidence, 4), ("spam",), intent=top.name)
 

@@ -19,7 +19,10 @@ NEAR_MISS = 0.2  # a category this likely raises the priority of a message hande
 CUES: dict[str, re.Pattern[str]] = {
     "security_report": re.compile(
         r"\b(vulnerabilit\w*|exploit\w*|data (breach|leak)|leak(ing|ed)? (customer|user|personal)"
-        r"|security (flaw|hole|issue|bug)|xss|sql injection|someone else'?s (account|data|bill))\b",
+        r"|security (flaw|hole|issue|bug)|xss|sql injection|someone else'?s (account|data|bill)"
+        # getting into someone else's line or network: "the wifi password for my neighbour's hub"
+        r"|neighbou?r('s|s'?)\s+((kestrel|home|broadband|new|old)\s+)?(wi-?fi|hub|router|account|number|phone"
+        r"|sim|password|bill))\b",
         re.I,
     ),
     "legal_threat": re.compile(
@@ -32,7 +35,9 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(caught fire|on fire|smoke (coming|pouring)|(smoking|sparking|melting) (phone|router"
         r"|charger|battery|socket|box)|sparks? (from|coming)|explod\w*|electric shock|electrocut\w*"
         r"|gas leak|ambulance|emergency services|(call|ring|dial)(ed|ing)? (999|911|112)"
-        r"|unconscious|collapsed|not breathing|i'?m not safe|i am not safe|i don'?t feel safe)\b",
+        r"|unconscious|collapsed|not breathing|i'?m not safe|i am not safe|i don'?t feel safe"
+        r"|hiding from (someone|somebody|him|her|them|my \w+)|someone('s| is) (trying to (get|break) in"
+        r"|following me))\b",
         re.I,
     ),
     "fraud_or_hacked": re.compile(
@@ -47,6 +52,7 @@ CUES: dict[str, re.Pattern[str]] = {
     ),
     "self_harm": re.compile(
         r"\b(kill (my ?self|me)|suicid\w*|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"
+        r"|i (just |really )?(want|wanna) to die|i wish i (was|were) dead"
         r"|don'?t want to (live|be alive|be here)"
         # Said beside a request to cancel ("cancel everything, i won't be around much longer"), where the
         # FAQ would otherwise answer the request.
@@ -115,19 +121,41 @@ MIXED_IN_CUES: dict[str, re.Pattern[str]] = {
 # handoff for another reason is then urgent, but the message is not treated as a crisis. The cues and
 # anything that speaks of ending it or not being around still count in full.
 _LEAVING_US = re.compile(
-    r"\b(leav(e|ing)|left|cancel\w*|quit(ting)?|switch\w*|port(ing)?|pac|contract|network|provider|plan"
-    r"|sim|account|bill|broadband)\b",
+    r"\b(leav(e|ing)|cancel\w*|quit(ting)?|switch(ing)? (to|network|provider)|port(ing)?|pac|contract)\b",
     re.I,
 )
 _DISTRESS = re.compile(
     r"\b(die|dying|dead|death|live|living|alive|life|lives|end (it|things|everything)|hurt\w*|harm\w*"
-    r"|pills|tablets|goodbye|around|here any ?more|miss me|better off|point in|disappear\w*|myself)\b",
+    r"|pills|tablets|goodbye|around|here (any ?more|next|much)|won'?t be here|miss me|better off|point in"
+    r"|disappear\w*|myself|nothing left|last (bill|message|time)|ever need|late (wife|husband|partner|mum"
+    r"|dad|son|daughter))\b",
     re.I,
 )
 
 
-def _leaving_not_in_danger(category: str, text: str) -> bool:
-    return category == "self_harm" and bool(_LEAVING_US.search(text)) and not _DISTRESS.search(text)
+# "i'd rather die than go back to EE lol": hyperbole marked as a joke. Found by the classifier alone, it is a
+# near miss too; the cues ("kill myself lol") still count, since despair is often masked as a joke.
+_JOKING = re.compile(r"\b(lol|lmao|lmfao|haha\w*|jk|joking|kidding)\b|😂|🤣", re.I)
+
+
+# "my phone says emergency calls only" (or "SOS") is a phone without signal; the classifier, having learnt
+# "emergency calls aren't working on my line" as an emergency, sent such customers the emergency numbers.
+_NO_SIGNAL_STATUS = re.compile(r"\b(emergency calls? only|sos only|only (shows|says|showing) sos)\b", re.I)
+_DANGER = re.compile(
+    r"\b(danger\w*|hurt|injur\w*|collapsed|ambulance|hiding|attack\w*|breathing|fire|smok\w*|unsafe|not safe"
+    r"|scared|afraid|police|emergency services|999|911|112|someone (is )?(trying|following))\b",
+    re.I,
+)
+
+
+def _not_a_crisis(category: str, text: str) -> bool:
+    """A classifier-only finding that the message itself says is not the crisis it looks like."""
+    if category == "safety_emergency":
+        return bool(_NO_SIGNAL_STATUS.search(text)) and not _DANGER.search(text)
+    if category != "self_harm":
+        return False
+    leaving = bool(_LEAVING_US.search(text)) and not _DISTRESS.search(text)
+    return leaving or bool(_JOKING.search(text))
 
 
 @dataclass(frozen=True)
@@ -174,7 +202,7 @@ class SensitiveDetector:
                 category = self.classifier.labels[index]
                 if category == NONE or row[index] < self.threshold or category in found:
                     continue
-                if _leaving_not_in_danger(category, text):
+                if _not_a_crisis(category, text):
                     demoted = SensitiveFinding(category, float(row[index]), "near_miss")
                 else:
                     found[category] = SensitiveFinding(category, float(row[index]), "classifier")

@@ -92,6 +92,7 @@ def test_small_talk_gets_a_friendly_reply(demo_engine: AnswerEngine, text: str) 
         ("follow for follow!! check my profile 🔥", "spam"),
         ("[sent: sticker https://cdn.example.com/like.png]", "sticker"),
         ("ok", "acknowledgement"),
+        ("noted", "acknowledgement"),
         ("lol", "acknowledgement"),
     ],
 )
@@ -113,6 +114,10 @@ def test_an_answer_that_did_not_help_brings_a_person_not_a_youre_welcome(demo_en
         ("bye then, useless", "answer_did_not_help"),  # read as goodbye
         ("hi there, still waiting for a reply from yesterday", "chasing_reply"),  # read as a greeting
         ("nobody has got back to me about my refund", "chasing_reply"),
+        # The last answer's advice already followed: the same entry matched again and was sent again.
+        ("restarted the hub like u said, still flashing amber after an hour", "answer_did_not_help"),
+        ("i already tried that, the hub is still red", "answer_did_not_help"),
+        ("whats the wifi password for my neighbours kestrel hub", "sensitive:security_report"),
     ],
 )
 def test_sarcasm_and_chasing_go_to_a_person(demo_engine: AnswerEngine, text: str, reason: str) -> None:
@@ -130,6 +135,39 @@ def test_a_sign_off_split_between_thanks_and_goodbye_gets_a_friendly_reply(
     assert u.top_intent.confidence < demo_engine.config.intent_threshold
     decision = demo_engine.decide(text)
     assert decision.action is Action.ANSWER and decision.reasons[0].startswith("small_talk:"), decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phone says emergency calls only, what does that mean",  # no signal, not an emergency
+        "i'd rather die than go back to EE lol, can i bring my number over?",  # hyperbole marked as a joke
+    ],
+)
+def test_no_crisis_reply_where_the_message_says_it_is_not_one(demo_engine: AnswerEngine, text: str) -> None:
+    reasons = demo_engine.decide(text).reasons
+    assert "sensitive:safety_emergency" not in reasons and "sensitive:self_harm" not in reasons, reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm hiding from someone and my phone won't call out",
+        "i just want to die",
+        "cancel everything, i won't be here next month to use it",
+        "want to kill myself lol",  # despair is often masked as a joke: a cue still counts
+    ],
+)
+def test_crises_keep_their_category(demo_engine: AnswerEngine, text: str) -> None:
+    reasons = demo_engine.decide(text).reasons
+    assert "sensitive:safety_emergency" in reasons or "sensitive:self_harm" in reasons, reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["do you have a referral scheme? my brother joined", "can you follow me back so i can DM you"]
+)
+def test_a_question_put_to_us_is_never_dropped_as_spam(demo_engine: AnswerEngine, text: str) -> None:
+    assert demo_engine.decide(text).action is not Action.IGNORE
 
 
 def test_an_engineer_who_did_not_come_is_not_a_safety_emergency(demo_engine: AnswerEngine) -> None:

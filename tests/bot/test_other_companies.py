@@ -88,6 +88,11 @@ SERVICES = OtherServices(["Download the Kestrel app from the App Store or Google
         ("locked out of my Apple ID and my iCloud account", ("Apple ID", "iCloud")),
         ("log in to my NowTV account", ("Now TV",)),  # written as one word
         ("my Disney+ subscription price went up", ("Disney+",)),
+        ("how do i top up my oyster card", ("Oyster",)),
+        ("how do I change my address with the DVLA", ("DVLA",)),
+        ("how do i track my amazon order", ("Amazon",)),
+        ("how do i set up parental controls on my sons xbox", ("Xbox",)),
+        ("how do i find my eero wifi password", ("eero",)),
     ],
 )
 def test_asking_about_an_account_with_another_service(text: str, found: tuple[str, ...]) -> None:
@@ -102,6 +107,8 @@ def test_asking_about_an_account_with_another_service(text: str, found: tuple[st
         "can i use my gmail to verify as a student",
         "google play account won't let me download your app",  # our own answers name Google Play
         "how do i change my password",
+        "can i change the email on my account to my gmail address",  # our account, their address
+        "my xbox keeps lagging on your broadband",
     ],
 )
 def test_services_used_over_our_network_or_named_by_us_are_ours(text: str) -> None:
