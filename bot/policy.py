@@ -292,6 +292,10 @@ def decide(
     if chosen is not None and confidence >= config.answer_threshold:
         best = candidates[chosen]
         entry = retriever.entry(best.faq_id)
+        if entry is not None and entry.id == context.last_answer_id:
+            # The customer wrote again and the same entry fits: its answer, sent a moment ago, did not
+            # settle it ("still flashing amber"). Sent twice, it reads as a bot not listening.
+            return handoff(("same_answer_again",), confidence)
         if entry is not None:
             agree = u.intent_probability(FAQ_PREFIX + best.faq_id) >= 0.5
             why = "classifier_and_retrieval_agree" if agree else "retrieval_match"

@@ -111,3 +111,5 @@ class ConversationContext:
     # Bot replies in this conversation that the customer did not accept (clarify, fallback).
     recent_failed_attempts: int = 0
     public: bool = False
+    # The FAQ entry the bot answered this conversation with recently (see bot.inbox.handling.REPEAT_WINDOW).
+    last_answer_id: str | None = None

@@ -17,6 +17,7 @@ _LEVELS = {
     "repeated_failed_attempts": HIGH,
     "answer_did_not_help": HIGH,
     "chasing_reply": HIGH,  # already waited once
+    "same_answer_again": HIGH,  # already answered once, not helped
     "sensitive:harassment": HIGH,
     "asked_for_human": NORMAL,
     "sensitive:privacy_request": NORMAL,

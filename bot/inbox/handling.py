@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -18,7 +19,7 @@ from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
-from bot.storage import table_of, utcnow
+from bot.storage import aware, table_of, utcnow
 from bot.types import Action, ConversationContext, Decision
 
 # Core inserts built once, without the ORM's unit of work: a reply is three rows (message, outbox piece,
@@ -43,6 +44,8 @@ _STILL_TO_SEND = select(ConversationRow.id).where(
 _PENDING_REPLIES = "webcare.pending_replies"
 _NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
 QUIET_STATES = ("waiting", "assigned")
+# How long after an answer the same answer again means it did not help (a day later it is a new question).
+REPEAT_WINDOW = timedelta(hours=24)
 
 
 def handle_messages(
@@ -141,10 +144,13 @@ def hand_over(
 
 def context_for(message: MessageRow, conversation: ConversationRow) -> ConversationContext:
     """What the engine needs to know about the conversation around a message."""
+    answered_at = conversation.last_answer_at
+    recent = answered_at is not None and aware(message.created_at) - aware(answered_at) <= REPEAT_WINDOW
     return ConversationContext(
         channel=message.channel,
         recent_failed_attempts=conversation.failed_attempts,
         public=message.kind == "mention",
+        last_answer_id=conversation.last_answer_id if recent else None,
     )
 
 
@@ -193,6 +199,8 @@ def _update_conversation(session: Session, conversation: ConversationRow, decisi
         conversation.failed_attempts += 1
     elif decision.faq_id is not None:
         conversation.failed_attempts = 0
+    if decision.faq_id is not None:
+        conversation.last_answer_id, conversation.last_answer_at = decision.faq_id, utcnow()
     if decision.action is Action.HANDOFF:
         move(session, conversation, "waiting", actor="bot", reasons=decision.reasons)
         conversation.failed_attempts = 0

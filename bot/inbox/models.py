@@ -37,6 +37,9 @@ class ConversationRow(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="bot")  # bot|waiting|assigned|resolved
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The FAQ entry the bot last answered with, and when: the same answer again would not help.
+    last_answer_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_customer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -179,6 +179,20 @@ def test_429_is_retried_after_retry_after(stack: Stack) -> None:
     assert len(stack.sends_to(customer, 2, timeout=0)) == 1
 
 
+def test_the_same_answer_is_not_sent_twice_a_person_takes_over(stack: Stack) -> None:
+    customer = new_customer()
+    assert stack.post("messenger", stack.message("messenger", TOP_UP, customer=customer)).status_code == 200
+    assert len(stack.sends_to(customer, 1)) == 1
+    # Writing again with what the same entry answers: the answer did not settle it.
+    again = stack.message("messenger", "how do i top up pay as you go", customer=customer)
+    assert stack.post("messenger", again).status_code == 200
+    sends = stack.sends_to(customer, 2)
+    assert len(sends) == 2
+    second = _flat(str(reply_text(sends[1])))
+    assert second != _flat(_answer("top-up", "messenger"))
+    assert "passing this to a person" in second, second
+
+
 def test_public_mention_is_answered_publicly(stack: Stack) -> None:
     body = stack.message("x", f"@KestrelMobile {TOP_UP}", kind="mention")
     customer = _customer(body, "x")

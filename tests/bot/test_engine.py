@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.encoder import TextEncoder
+from bot.inbox.handling import context_for
+from bot.inbox.models import ConversationRow, MessageRow
 from bot.pipeline import AnswerEngine
 from bot.types import Action, ConversationContext, FaqEntry
 from knowledge_base.answering import build_engine
@@ -212,6 +215,22 @@ def test_repeated_failed_attempts_hand_off(demo_engine: AnswerEngine) -> None:
     decision = demo_engine.decide("how do i top up my pay as you go phone?", context)
     assert decision.action is Action.HANDOFF
     assert "repeated_failed_attempts" in decision.reasons
+
+
+def test_the_entry_just_answered_is_not_answered_again(demo_engine: AnswerEngine) -> None:
+    text = "how do i top up my pay as you go phone?"
+    assert demo_engine.decide(text, ConversationContext(last_answer_id="roaming-eu")).faq_id == "top-up"
+    decision = demo_engine.decide(text, ConversationContext(last_answer_id="top-up"))
+    assert (decision.action, decision.reasons) == (Action.HANDOFF, ("same_answer_again",))
+
+
+def test_an_answer_counts_as_just_given_for_a_day() -> None:
+    answered = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    conversation = ConversationRow(channel="messenger", failed_attempts=0, last_answer_id="top-up")
+    for later, remembered in [(timedelta(hours=23), "top-up"), (timedelta(hours=25), None)]:
+        conversation.last_answer_at = answered.replace(tzinfo=None)  # as SQLite hands it back
+        message = MessageRow(channel="messenger", kind="dm", created_at=answered + later)
+        assert context_for(message, conversation).last_answer_id == remembered
 
 
 def test_close_candidates_are_offered(encoder: TextEncoder, cache_dir: Path) -> None:
