@@ -15,6 +15,39 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 PRIORITY_LABELS = {1: "urgent", 2: "high", 3: "normal", 4: "routine"}
 CHANNEL_LABELS = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp", "x": "X"}
+# What the engine's reasons mean to an agent; the code stays in the tag's title (and in the API).
+REASON_LABELS = {
+    "asked_for_human": "asked for a person",
+    "strong_anger": "angry",
+    "repeated_failed_attempts": "bot failed twice",
+    "answer_did_not_help": "answer did not help",
+    "chasing_reply": "chasing a reply",
+    "same_answer_again": "same answer again",
+    "media_only": "photo or file, no words",
+    "low_confidence": "bot not sure",
+    "out_of_scope": "not in the FAQ",
+    "processing_failed": "processing failed",
+    "close_candidates": "offered choices",
+    "faq_match": "FAQ answer",
+}
+_REASON_PREFIXES = {
+    "sensitive": "",
+    "possibly_sensitive": "maybe ",
+    "personal_data": "posted ",
+    "other_company": "about ",
+    "small_talk": "",
+}
+
+
+def reason_label(reason: str) -> str:
+    """'sensitive:fraud_or_hacked' -> 'fraud or hacked', 'other_company:Gmail' -> 'about Gmail'."""
+    if reason in REASON_LABELS:
+        return REASON_LABELS[reason]
+    prefix, _, rest = reason.partition(":")
+    if rest and prefix in _REASON_PREFIXES:
+        words = rest if prefix == "other_company" else rest.replace("_", " ")
+        return _REASON_PREFIXES[prefix] + words
+    return reason.replace("_", " ")
 
 
 def make_templates(timezone: str) -> Jinja2Templates:
@@ -26,6 +59,7 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["relative"] = relative
     env.filters["priority_label"] = lambda p: PRIORITY_LABELS.get(int(p), str(p))
     env.filters["channel_label"] = lambda c: CHANNEL_LABELS.get(str(c), str(c))
+    env.filters["reason_label"] = reason_label
     env.globals["priority_labels"] = PRIORITY_LABELS
     env.globals["channel_labels"] = CHANNEL_LABELS
     return templates
