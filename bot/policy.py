@@ -55,6 +55,28 @@ _ACKNOWLEDGEMENT = re.compile(
     r"|got it|gotcha|understood)\s*[.!]*\s*$",
     re.I,
 )
+# Reasons that say on their own why a person is needed. Beside one of them, a category the classifier gave
+# only just ("that didnt help, still cant log in" read as a security report at 0.70, "i want to talk to a
+# manager, this is ridiculous" as harassment at 0.48) would send an ordinary ticket to the urgent queue or
+# the wrong team: it is kept as possibly_sensitive (high priority) instead. Never for a danger to someone.
+_SELF_EXPLAINED = ("asked_for_human", "answer_did_not_help", "chasing_reply", "repeated_failed_attempts")
+_FIRM = 0.75  # a classifier finding this sure stands whatever else the message says
+_NEVER_DOUBTED = ("self_harm", "safety_emergency")
+
+
+def _as_near_miss(reason: str, findings: Sequence[SensitiveFinding]) -> str:
+    category = reason.removeprefix("sensitive:")
+    finding = next((f for f in findings if f.category == category), None)
+    if (
+        finding is None
+        or finding.by != "classifier"
+        or finding.confidence >= _FIRM
+        or category in _NEVER_DOUBTED
+    ):
+        return reason
+    return f"possibly_sensitive:{category}"
+
+
 _ASKS_US = re.compile(r"\b(?:do|can|could|will|would|are|have|did) (?:you|u|ya|kestrel)\b", re.I)
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -231,6 +253,8 @@ def decide(
         reasons.append("answer_did_not_help")
     if _CHASING.search(u.text):
         reasons.append("chasing_reply")
+    if any(reason in _SELF_EXPLAINED for reason in reasons):
+        reasons = [_as_near_miss(reason, u.sensitive) for reason in reasons]
     if reasons:
         strongest = max([f.confidence for f in u.sensitive] + [top.confidence, complaint, anger])
         return handoff(reasons, strongest if u.sensitive or not u.personal_data else 1.0)

@@ -173,6 +173,26 @@ def test_a_question_put_to_us_is_never_dropped_as_spam(demo_engine: AnswerEngine
     assert demo_engine.decide(text).action is not Action.IGNORE
 
 
+@pytest.mark.parametrize(
+    ("text", "reasons"),
+    [
+        # The classifier gave these a category only just (0.70 and 0.48): beside a reason that explains the
+        # handoff by itself, they went to the urgent queue as a security report and harassment.
+        ("that didnt help, still cant log in", ("possibly_sensitive:security_report", "answer_did_not_help")),
+        (
+            "i want to talk to a manager, this is ridiculous",
+            ("possibly_sensitive:harassment", "asked_for_human"),
+        ),
+        # Cues and sure findings stand.
+        ("let me talk to a human, i will take you to court", ("sensitive:legal_threat", "asked_for_human")),
+    ],
+)
+def test_a_category_given_only_just_does_not_outrank_the_plain_reason(
+    demo_engine: AnswerEngine, text: str, reasons: tuple[str, ...]
+) -> None:
+    assert demo_engine.decide(text).reasons == reasons
+
+
 def test_an_engineer_who_did_not_come_is_not_a_safety_emergency(demo_engine: AnswerEngine) -> None:
     # "engineer" is in many of the safety examples (gas, ladders, live wires): this got the emergency numbers.
     assert not demo_engine.understand(["hello again, the engineer didn't turn up"])[0].sensitive
