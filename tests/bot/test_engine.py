@@ -78,7 +78,10 @@ def test_sensitive_wins_over_a_matching_faq(demo_engine: AnswerEngine) -> None:
     assert "sensitive:fraud_or_hacked" in decision.reasons
 
 
-@pytest.mark.parametrize("text", ["hi there!", "thanks so much 🙏", "bye, have a good day"])
+@pytest.mark.parametrize(
+    "text",
+    ["hi there!", "thanks so much 🙏", "bye, have a good day", "merry christmas to the kestrel team 🎄"],
+)
 def test_small_talk_gets_a_friendly_reply(demo_engine: AnswerEngine, text: str) -> None:
     decision = demo_engine.decide(text)
     assert decision.action is Action.ANSWER
