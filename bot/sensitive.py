@@ -51,7 +51,7 @@ CUES: dict[str, re.Pattern[str]] = {
         re.I | re.S,
     ),
     "self_harm": re.compile(
-        r"\b(kill (my ?self|me)|suicid\w*|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"
+        r"\b(kill (my ?self|me)|suicid\w*(?! squad)|end (it all|my life)|self[- ]harm\w*|hurt(ing)? myself"
         r"|i (just |really )?(want|wanna) to die|i wish i (was|were) dead"
         r"|don'?t want to (live|be alive|be here)"
         # Said beside a request to cancel ("cancel everything, i won't be around much longer"), where the

@@ -147,6 +147,7 @@ def test_a_sign_off_split_between_thanks_and_goodbye_gets_a_friendly_reply(
     "text",
     [
         "phone says emergency calls only, what does that mean",  # no signal, not an emergency
+        "suicide squad keeps buffering on netflix, broadband is so slow tonight",  # a film's title
         "i'd rather die than go back to EE lol, can i bring my number over?",  # hyperbole marked as a joke
     ],
 )
