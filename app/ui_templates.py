@@ -29,6 +29,10 @@ REASON_LABELS = {
     "processing_failed": "processing failed",
     "close_candidates": "offered choices",
     "faq_match": "FAQ answer",
+    "conversation_waiting": "waiting for a person",
+    "chosen_option": "picked an offered choice",
+    "chosen_option_by_words": "picked an offered choice",
+    "conversation_assigned": "with an agent",
 }
 _REASON_PREFIXES = {
     "sensitive": "",

@@ -30,7 +30,7 @@ _NOT_HELPED = re.compile(
     r"|it\s+(?:didn'?t|did not|doesn'?t|does not)\s+(?:help|answer)"
     r"|(?:not|isn'?t|wasn'?t) (?:helpful|any help|what i (?:asked|meant|need(?:ed)?))"
     # the last answer's advice already followed: answering it again would repeat what failed
-    r"|already tried (?:that|this|those|it)|tried (?:that|those|this) already"
+    r"|already (?:tried|did|done) (?:that|this|those|it)|tried (?:that|those|this) already"
     r"|(?:like|as) (?:you|u) (?:said|suggested|told me)"
     r"|did (?:what|everything) (?:you|u) (?:said|suggested|told me)"
     r"|(?:that|this)(?:'s| is| was) (?:useless|no help|not it)"
@@ -46,8 +46,15 @@ _CHASING = re.compile(
     r"|(?:still )?(?:haven'?t|have not|hasn'?t|not) (?:heard|had|got|gotten) (?:anything )?(?:back|a reply"
     r"|a response|an answer)"
     r"|(?:no ?one|nobody|no-one) (?:has |have )?(?:got|gotten|come|came|been) back to me"
+    r"|(?:no ?one|nobody|no-one) (?:has |have )?(?:replied|answered|responded)"
+    r"|any updates? (?:on|about|with)|still waiting\s*[.!?]*$"
     r"|chasing (?:up|this|my|a|an))",
     re.I,
+)
+# Said just after an answer: "still not working", "it's still the same", "still can't log in". Read alone,
+# the classifier is unsure and a routine ticket promised a reply in two days; the answer did not help.
+_STILL_NOT = re.compile(
+    r"\bstill\b.*\b(?:not|no|n'?t|cant|wont|doesnt|isnt|nothing|same|slow|broken|down|off|dead)\b", re.I
 )
 # A bare "ok", "yes", "lol": the customer has nothing more to ask; an introduction would answer nothing.
 _ACKNOWLEDGEMENT = re.compile(
@@ -249,7 +256,7 @@ def decide(
         reasons.append("strong_anger")
     if context.recent_failed_attempts >= config.max_failed_attempts:
         reasons.append("repeated_failed_attempts")
-    if _NOT_HELPED.search(u.text):
+    if _NOT_HELPED.search(u.text) or (context.last_answer_id and _STILL_NOT.search(u.text)):
         reasons.append("answer_did_not_help")
     if _CHASING.search(u.text):
         reasons.append("chasing_reply")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import FAQ_PAYLOAD, ChannelAdapter, Outgoing, QuickReply
 from bot.handoff.opening import HandoffRules, acknowledgement, open_ticket
+from bot.handoff.priority import ROUTINE, reason_level
 from bot.inbox.jobs import NewJob, enqueue_all, holding, reply_still_to_send
 from bot.inbox.models import ConversationRow, MessageRow, OutboxRow
 from bot.inbox.states import move
@@ -97,18 +98,31 @@ def _handle_one(
 ) -> None:
     adapter = adapters[message.channel]
     if conversation.state in QUIET_STATES:
-        # A person has the conversation: the message joins the ticket and the bot stays silent.
+        # A person has the conversation: the message joins the ticket and the bot stays silent, but still
+        # reads it. Self-harm or a hack told while waiting behind a routine ticket sat two days at the
+        # bottom of the queue: what the message adds raises the ticket, and someone in danger hears
+        # what to do now (the one thing the bot says to a conversation a person has).
+        read = decided or engine.decide(message.text, context_for(message, conversation))
+        raised = [reason for reason in read.reasons if reason_level(reason) < ROUTINE]
         message.status = "handled"
-        message.decision = {"action": "none", "reasons": [f"conversation_{conversation.state}"]}
+        message.decision = {"action": "none", "reasons": [f"conversation_{conversation.state}", *raised]}
+        if raised:
+            rules = rules or HandoffRules()
+            open_ticket(session, conversation_id=conversation.id, reasons=raised, rules=rules, now=utcnow())
+            note = engine.replies.danger_note(raised)
+            if note:
+                _queue(session, _reply(adapter, conversation, message, (note, "dm", ())))
         return
     if conversation.state == "resolved":
         move(session, conversation, "bot", actor="customer", reasons=["customer_wrote_again"])
 
-    decision = (
-        _chosen_option(session, message, engine)
-        or decided
-        or engine.decide(message.text, context_for(message, conversation))
-    )
+    decision = _chosen_option(session, message, engine, after_clarify=conversation.failed_attempts > 0)
+    if decision is None or decision.reasons == (CHOSEN_BY_WORDS,):
+        # A choice read from words is a guess: what the message says that needs a person comes first.
+        understood = decided or engine.decide(message.text, context_for(message, conversation))
+        urgent = any(reason_level(reason) < ROUTINE for reason in understood.reasons)
+        if decision is None or (understood.action is Action.HANDOFF and urgent):
+            decision = understood
     message.status = "handled"
     message.decision = _decision_record(decision)
     _update_conversation(session, conversation, decision)
@@ -154,12 +168,17 @@ def context_for(message: MessageRow, conversation: ConversationRow) -> Conversat
     )
 
 
-def _chosen_option(session: Session, message: MessageRow, engine: AnswerEngine) -> Decision | None:
-    """A quick-reply tap (faq:<id>) or a number answering our last clarifying question."""
+def _chosen_option(
+    session: Session, message: MessageRow, engine: AnswerEngine, *, after_clarify: bool = True
+) -> Decision | None:
+    """A quick-reply tap (faq:<id>), or a number or a few words ("the contract one", "the second one")
+    answering our last clarifying question (`after_clarify`: the last turn may have been one)."""
     faq_id: str | None = None
+    reason = "chosen_option"
+    words = message.text.split()
     if message.text.startswith(FAQ_PAYLOAD):
         faq_id = message.text[len(FAQ_PAYLOAD) :].strip()
-    elif match := _NUMBER.match(message.text):
+    elif (match := _NUMBER.match(message.text)) or (after_clarify and len(words) <= _SHORT_ANSWER):
         previous = session.scalars(
             select(MessageRow)
             .where(
@@ -171,15 +190,41 @@ def _chosen_option(session: Session, message: MessageRow, engine: AnswerEngine) 
             .limit(1)
         ).first()
         options = (previous.decision or {}).get("options", []) if previous else []
-        choice = int(match.group(1)) - 1
-        if 0 <= choice < len(options):
-            faq_id = options[choice]
+        if match:
+            choice = int(match.group(1)) - 1
+            if 0 <= choice < len(options):
+                faq_id = options[choice]
+        elif options:
+            faq_id, reason = _option_named(message.text, options, engine), CHOSEN_BY_WORDS
     entry = engine.retriever.entry(faq_id) if faq_id else None
     if entry is None:
         return None
-    return Decision(
-        Action.ANSWER, 1.0, ("chosen_option",), faq_id=entry.id, reply=entry.answer_for(message.channel)
-    )
+    return Decision(Action.ANSWER, 1.0, (reason,), faq_id=entry.id, reply=entry.answer_for(message.channel))
+
+
+CHOSEN_BY_WORDS = "chosen_option_by_words"
+_SHORT_ANSWER = 5  # words: longer, it is a new message, not a choice
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _option_named(text: str, options: Sequence[str], engine: AnswerEngine) -> str | None:
+    """The offered entry a short reply picks by position ("the second one") or by a word only its
+    question has ("the contract one" from "cancel an add-on?" / "cancel my contract?"); None when unclear."""
+    said = set(_WORD.findall(text.lower()))
+    for word, position in _ORDINALS.items():
+        if word in said and -len(options) <= position < len(options):
+            return options[position]
+    questions = [
+        {w for w in _WORD.findall(entry.question.lower()) if len(w) > 2} if entry else set()
+        for entry in (engine.retriever.entry(option) for option in options)
+    ]
+    picked = [
+        option
+        for option, own in zip(options, questions, strict=True)
+        if said & (own - set().union(*(q for q in questions if q is not own)))
+    ]
+    return picked[0] if len(picked) == 1 else None
 
 
 def _decision_record(decision: Decision) -> dict[str, Any]:

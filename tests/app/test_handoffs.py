@@ -140,6 +140,28 @@ def test_someone_in_danger_hears_what_to_do_now_and_agents_get_no_canned_answers
     assert found.json() == []  # an FAQ answer is never the reply here
 
 
+def test_what_a_waiting_customer_adds_raises_the_ticket_and_someone_in_danger_hears_what_to_do(
+    desk: Desk,
+) -> None:
+    customer, ticket = desk.hand_off("what is the capital of peru?")
+    assert ticket["priority"] == 4  # routine: the bot could not answer
+    desk.stack.sends_to(customer, 1)  # the acknowledgement
+    # Waiting behind it, the customer says something that needs a person now. The bot stays out of the
+    # conversation, but it read the message: it sat two days at the bottom of the queue.
+    later = desk.stack.message("messenger", "honestly i want to end my life", customer=customer)
+    assert desk.stack.post("messenger", later).status_code == 200
+    sends = desk.stack.sends_to(customer, 2)
+    assert len(sends) == 2 and "116 123" in str(reply_text(sends[1]))
+    raised = desk.ticket_for(customer)
+    assert raised["id"] == ticket["id"] and raised["priority"] == 1, raised
+    assert "sensitive:self_harm" in raised["reasons"]
+    # Something that needs no one sooner changes nothing and gets no reply.
+    calm = desk.stack.message("messenger", "how do i top up my pay as you go phone?", customer=customer)
+    assert desk.stack.post("messenger", calm).status_code == 200
+    time.sleep(2)
+    assert len(desk.stack.sends_to(customer, 3, timeout=0)) == 2
+
+
 def test_an_agent_reply_the_platform_refused_shows_why_and_can_be_sent_again(desk: Desk) -> None:
     customer, ticket = desk.hand_off()
     desk.stack.sends_to(customer, 1)  # the acknowledgement

@@ -193,6 +193,30 @@ def test_the_same_answer_is_not_sent_twice_a_person_takes_over(stack: Stack) -> 
     assert "passing this to a person" in second, second
 
 
+def test_still_not_working_after_an_answer_is_an_answer_that_did_not_help(stack: Stack) -> None:
+    customer = new_customer()
+    assert stack.post("messenger", stack.message("messenger", TOP_UP, customer=customer)).status_code == 200
+    assert len(stack.sends_to(customer, 1)) == 1
+    again = stack.message("messenger", "still not working", customer=customer)
+    assert stack.post("messenger", again).status_code == 200
+    sends = stack.sends_to(customer, 2)
+    assert len(sends) == 2
+    # High priority, "usually within an hour": it was a routine ticket's day.
+    assert "usually within an hour" in _flat(str(reply_text(sends[1]))), sends[1]
+
+
+def test_a_clarifying_question_answered_in_words_gets_the_answer_chosen(stack: Stack) -> None:
+    customer = new_customer()
+    assert stack.post("messenger", stack.message("messenger", "cancel", customer=customer)).status_code == 200
+    [question] = stack.sends_to(customer, 1)
+    options = question["json"]["message"]["quick_replies"]  # type: ignore[index]
+    assert {o["payload"] for o in options} == {"faq:remove-add-on", "faq:cancel-contract"}, options
+    chosen = stack.message("messenger", "the contract one", customer=customer)
+    assert stack.post("messenger", chosen).status_code == 200
+    sends = stack.sends_to(customer, 2)
+    assert _flat(str(reply_text(sends[1]))) == _flat(_answer("cancel-contract", "messenger"))
+
+
 def test_public_mention_is_answered_publicly(stack: Stack) -> None:
     body = stack.message("x", f"@KestrelMobile {TOP_UP}", kind="mention")
     customer = _customer(body, "x")
