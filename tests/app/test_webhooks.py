@@ -179,30 +179,27 @@ def test_429_is_retried_after_retry_after(stack: Stack) -> None:
     assert len(stack.sends_to(customer, 2, timeout=0)) == 1
 
 
-def test_the_same_answer_is_not_sent_twice_a_person_takes_over(stack: Stack) -> None:
+def _reply_to_follow_up(stack: Stack, follow_up: str) -> str:
+    """A new customer asks how to top up, is answered, then writes `follow_up`: the bot's second reply."""
     customer = new_customer()
-    assert stack.post("messenger", stack.message("messenger", TOP_UP, customer=customer)).status_code == 200
-    assert len(stack.sends_to(customer, 1)) == 1
-    # Writing again with what the same entry answers: the answer did not settle it.
-    again = stack.message("messenger", "how do i top up pay as you go", customer=customer)
-    assert stack.post("messenger", again).status_code == 200
-    sends = stack.sends_to(customer, 2)
+    for text, replies in ((TOP_UP, 1), (follow_up, 2)):
+        assert stack.post("messenger", stack.message("messenger", text, customer=customer)).status_code == 200
+        sends = stack.sends_to(customer, replies)
     assert len(sends) == 2
-    second = _flat(str(reply_text(sends[1])))
+    return _flat(str(reply_text(sends[1])))
+
+
+def test_the_same_answer_is_not_sent_twice_a_person_takes_over(stack: Stack) -> None:
+    # Writing again with what the same entry answers: the answer did not settle it.
+    second = _reply_to_follow_up(stack, "how do i top up pay as you go")
     assert second != _flat(_answer("top-up", "messenger"))
     assert "passing this to a person" in second, second
 
 
 def test_still_not_working_after_an_answer_is_an_answer_that_did_not_help(stack: Stack) -> None:
-    customer = new_customer()
-    assert stack.post("messenger", stack.message("messenger", TOP_UP, customer=customer)).status_code == 200
-    assert len(stack.sends_to(customer, 1)) == 1
-    again = stack.message("messenger", "still not working", customer=customer)
-    assert stack.post("messenger", again).status_code == 200
-    sends = stack.sends_to(customer, 2)
-    assert len(sends) == 2
     # High priority, "usually within an hour": it was a routine ticket's day.
-    assert "usually within an hour" in _flat(str(reply_text(sends[1]))), sends[1]
+    second = _reply_to_follow_up(stack, "still not working")
+    assert "usually within an hour" in second, second
 
 
 def test_a_clarifying_question_answered_in_words_gets_the_answer_chosen(stack: Stack) -> None:
