@@ -7,6 +7,16 @@ from dataclasses import dataclass
 
 from bot.types import Candidate
 
+# Reasons that say we already failed the customer once: the acknowledgement opens with an apology.
+LET_DOWN = (
+    "answer_did_not_help",
+    "chasing_reply",
+    "same_answer_again",
+    "repeated_failed_attempts",
+    "strong_anger",
+    "processing_failed",
+)
+
 
 @dataclass(frozen=True)
 class Replies:
@@ -41,11 +51,19 @@ class Replies:
         lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
         return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)
 
-    def handoff(self, *, within: str | None = None, by: str | None = None, back: str | None = None) -> str:
+    def handoff(
+        self,
+        *,
+        within: str | None = None,
+        by: str | None = None,
+        back: str | None = None,
+        reasons: Sequence[str] = (),
+    ) -> str:
         """The honest acknowledgement when a person takes over: roughly when they reply (`within`, in
         office hours; `by` when the team closes before that) or when the team is back (`back`, outside
-        them); the caller knows the hours."""
-        start = f"Thanks for telling us. I'm passing this to a person on {self._team}"
+        them); the caller knows the hours. `reasons` choose the first words: an apology to a customer we
+        already let down (thanking someone for "still waiting for a reply" read as mockery)."""
+        start = f"{self._opener(reasons)} I'm passing this to a person on {self._team}"
         if back:
             return (
                 f"{start}. The team is away right now and back {back}; they will reply to you right here. "
@@ -62,6 +80,14 @@ class Replies:
                 "You don't need to repeat anything."
             )
         return f"{start}, who will reply to you right here. You don't need to repeat anything."
+
+    @staticmethod
+    def _opener(reasons: Sequence[str]) -> str:
+        if any(reason in LET_DOWN for reason in reasons):
+            return "Sorry about this."
+        if any(reason in ("low_confidence", "out_of_scope") for reason in reasons):
+            return "Thanks for your message."
+        return "Thanks for telling us."
 
     def danger_note(self, reasons: Sequence[str]) -> str | None:
         """For someone who may be in danger, what to do now, before any wait for the team: the team may be

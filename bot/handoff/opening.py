@@ -76,21 +76,24 @@ def acknowledgement(
     """Honest about when: within hours, roughly when a person replies (the SLA), or by when if the team
     closes before that; outside them, when the team is back. Someone who may be in danger hears first
     what to do now."""
-    said = _when_a_person_replies(replies, rules, priority=priority, now=now)
+    said = _when_a_person_replies(replies, rules, priority=priority, now=now, reasons=reasons)
     note = replies.danger_note(reasons)
     return f"{note}\n\n{said}" if note else said
 
 
-def _when_a_person_replies(replies: Replies, rules: HandoffRules, *, priority: int, now: datetime) -> str:
+def _when_a_person_replies(
+    replies: Replies, rules: HandoffRules, *, priority: int, now: datetime, reasons: Sequence[str] = ()
+) -> str:
     status = rules.office_hours.status(now)
     if not status.open:
-        return replies.handoff(back=_when(status.opens_at, now)) if status.opens_at else replies.handoff()
+        back = _when(status.opens_at, now) if status.opens_at else None
+        return replies.handoff(back=back, reasons=reasons)
     sla = rules.sla(priority)
     due = due_time(rules, priority, now)
     # A few minutes' slack: spans that meet at midnight are one stretch of open time.
     if due <= now + timedelta(minutes=sla + 5):
-        return replies.handoff(within=humanise_minutes(sla))
-    return replies.handoff(by=_when(due, now))
+        return replies.handoff(within=humanise_minutes(sla), reasons=reasons)
+    return replies.handoff(by=_when(due, now), reasons=reasons)
 
 
 def humanise_minutes(minutes: int) -> str:

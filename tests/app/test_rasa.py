@@ -143,4 +143,4 @@ def test_rasa_backend_answers_and_no_message_is_lost_when_rasa_goes_down(
         while len(sends := delivered(platform.requests(), "rasa-fan")) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(sends) == 2, sends
-        assert (reply_text(sends[-1]) or "").startswith("Thanks for telling us. I'm passing this to a person")
+        assert (reply_text(sends[-1]) or "").startswith("Sorry about this. I'm passing this to a person")

@@ -79,6 +79,22 @@ def test_acknowledgement_is_honest_about_when() -> None:
     assert "back Monday at 08:00 (BST)" in weekend
 
 
+@pytest.mark.parametrize(
+    ("reasons", "opening"),
+    [
+        (["chasing_reply"], "Sorry about this."),  # "thanks for telling us" to a chaser read as mockery
+        (["answer_did_not_help"], "Sorry about this."),
+        (["low_confidence"], "Thanks for your message."),  # a plain question, nothing "told"
+        (["sensitive:fraud_or_hacked"], "Thanks for telling us."),
+    ],
+)
+def test_the_acknowledgement_opens_for_what_the_customer_said(reasons: list[str], opening: str) -> None:
+    rules = HandoffRules(sla_minutes=(15, 60, 240, 1440), office_hours=HOURS)
+    for now in (utc(2025, 7, 1, 9, 0), utc(2025, 7, 4, 21, 0)):  # open, and closed for the night
+        text = acknowledgement(Replies("Kestrel Mobile"), rules, priority=2, now=now, reasons=reasons)
+        assert text.startswith(f"{opening} I'm passing this to a person"), text
+
+
 def test_humanised_minutes() -> None:
     assert [humanise_minutes(m) for m in (15, 60, 240, 1440, 2880)] == [
         "15 minutes",
