@@ -92,6 +92,7 @@ async def hand_back(ticket_id: int, state: State, user: Agent) -> TicketOut:
         state,
         lambda s: service.hand_back(s, ticket_id=ticket_id, agent=user.name, admin=user.role == "admin"),
     )
+    state.wake_worker.set()  # the bot answers what the customer asked meanwhile, at once
     return TicketOut(**asdict(ticket))
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import ChannelAdapter
 from bot.handoff.models import TicketRow
 from bot.handoff.opening import open_ticket_of
 from bot.inbox.handling import queue_reply
-from bot.inbox.models import ConversationRow
+from bot.inbox.jobs import NewJob, enqueue_all
+from bot.inbox.models import ConversationRow, MessageRow
 from bot.inbox.states import move
 from bot.storage import aware, utcnow
 
@@ -180,8 +181,31 @@ def resolve(session: Session, *, ticket_id: int, agent: str, admin: bool = False
 
 
 def hand_back(session: Session, *, ticket_id: int, agent: str, admin: bool = False) -> Ticket:
-    """Close the ticket and give the conversation straight back to the bot."""
-    return _close(session, ticket_id, agent, admin, to_state="bot")
+    """Close the ticket and give the conversation straight back to the bot, which then answers what the
+    customer asked since the last reply they got: held while an agent had the conversation, a question
+    was otherwise never answered."""
+    ticket = _close(session, ticket_id, agent, admin, to_state="bot")
+    _handle_again_what_is_unanswered(session, ticket.conversation_id)
+    return ticket
+
+
+def _handle_again_what_is_unanswered(session: Session, conversation_id: int) -> None:
+    last_reply = select(func.coalesce(func.max(MessageRow.id), 0)).where(
+        MessageRow.conversation_id == conversation_id, MessageRow.direction == "out"
+    )
+    latest = session.scalars(
+        select(MessageRow)
+        .where(
+            MessageRow.conversation_id == conversation_id,
+            MessageRow.direction == "in",
+            MessageRow.id > last_reply.scalar_subquery(),
+        )
+        .order_by(MessageRow.id.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and (latest.decision or {}).get("action") == "none":
+        latest.status = "received"
+        enqueue_all(session, [NewJob(kind="handle", conversation_id=conversation_id, message_id=latest.id)])
 
 
 def _close(session: Session, ticket_id: int, agent: str, admin: bool, *, to_state: str) -> Ticket:

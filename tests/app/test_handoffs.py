@@ -162,6 +162,25 @@ def test_what_a_waiting_customer_adds_raises_the_ticket_and_someone_in_danger_he
     assert len(desk.stack.sends_to(customer, 3, timeout=0)) == 2
 
 
+def test_a_question_asked_while_an_agent_had_the_conversation_is_answered_on_hand_back(desk: Desk) -> None:
+    customer, ticket = desk.hand_off()
+    desk.stack.sends_to(customer, 1)  # the acknowledgement
+    assert desk.api("POST", f"/api/v1/handoffs/{ticket['id']}/claim", desk.ann).status_code == 200
+    conversation = ticket["conversation_id"]
+    reply = {"text": "Sorted: your account is locked and safe."}
+    path = f"/api/v1/conversations/{conversation}/messages"
+    assert desk.api("POST", path, desk.ann, json=reply).status_code == 202
+    desk.stack.sends_to(customer, 2)
+    asked = desk.stack.message("messenger", TOP_UP, customer=customer)
+    assert desk.stack.post("messenger", asked).status_code == 200
+    time.sleep(1)
+    assert len(desk.stack.sends_to(customer, 3, timeout=0)) == 2  # held: the agent has the conversation
+    back = desk.api("POST", f"/api/v1/handoffs/{ticket['id']}/hand-back", desk.ann)
+    assert back.status_code == 200, back.text
+    sends = desk.stack.sends_to(customer, 3)
+    assert len(sends) == 3 and "top" in str(reply_text(sends[2])).lower(), sends[-1]
+
+
 def test_an_agent_reply_the_platform_refused_shows_why_and_can_be_sent_again(desk: Desk) -> None:
     customer, ticket = desk.hand_off()
     desk.stack.sends_to(customer, 1)  # the acknowledgement
