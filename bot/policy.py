@@ -54,7 +54,9 @@ _CHASING = re.compile(
 # Said just after an answer: "still not working", "it's still the same", "still can't log in". Read alone,
 # the classifier is unsure and a routine ticket promised a reply in two days; the answer did not help.
 _STILL_NOT = re.compile(
-    r"\bstill\b.*\b(?:not|no|n'?t|cant|wont|doesnt|isnt|nothing|same|slow|broken|down|off|dead)\b", re.I
+    r"\bstill\b.*\b(?:not|no|(?:can|won|doesn|isn|aren|didn|don|wasn)'?t|nothing|same|slow|broken|down|off"
+    r"|dead)\b",
+    re.I,
 )
 # A bare "ok", "yes", "lol": the customer has nothing more to ask; an introduction would answer nothing.
 _ACKNOWLEDGEMENT = re.compile(

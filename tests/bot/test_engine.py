@@ -248,6 +248,13 @@ def test_the_entry_just_answered_is_not_answered_again(demo_engine: AnswerEngine
     assert (decision.action, decision.reasons) == (Action.HANDOFF, ("same_answer_again",))
 
 
+@pytest.mark.parametrize("text", ["still can't log in", "it still doesn't work", "still not working"])
+def test_still_not_working_just_after_an_answer_did_not_help(demo_engine: AnswerEngine, text: str) -> None:
+    decision = demo_engine.decide(text, ConversationContext(last_answer_id="reset-password"))
+    assert (decision.action, decision.reasons[-1]) == (Action.HANDOFF, "answer_did_not_help"), decision
+    assert "answer_did_not_help" not in demo_engine.decide(text).reasons  # no answer before: a new question
+
+
 def test_an_answer_counts_as_just_given_for_a_day() -> None:
     answered = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     conversation = ConversationRow(channel="messenger", failed_attempts=0, last_answer_id="top-up")
