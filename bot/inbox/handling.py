@@ -97,13 +97,16 @@ def _handle_one(
     rules: HandoffRules | None,
 ) -> None:
     adapter = adapters[message.channel]
+
+    def understood() -> Decision:  # the batch's decision, or one made now
+        return decided or engine.decide(message.text, context_for(message, conversation))
+
     if conversation.state in QUIET_STATES:
         # A person has the conversation: the message joins the ticket and the bot stays silent, but still
         # reads it. Self-harm or a hack told while waiting behind a routine ticket sat two days at the
         # bottom of the queue: what the message adds raises the ticket, and someone in danger hears
         # what to do now (the one thing the bot says to a conversation a person has).
-        read = decided or engine.decide(message.text, context_for(message, conversation))
-        raised = [reason for reason in read.reasons if reason_level(reason) < ROUTINE]
+        raised = _sooner_than_routine(understood().reasons)
         message.status = "handled"
         message.decision = {"action": "none", "reasons": [f"conversation_{conversation.state}", *raised]}
         if raised:
@@ -119,10 +122,9 @@ def _handle_one(
     decision = _chosen_option(session, message, engine, after_clarify=conversation.failed_attempts > 0)
     if decision is None or decision.reasons == (CHOSEN_BY_WORDS,):
         # A choice read from words is a guess: what the message says that needs a person comes first.
-        understood = decided or engine.decide(message.text, context_for(message, conversation))
-        urgent = any(reason_level(reason) < ROUTINE for reason in understood.reasons)
-        if decision is None or (understood.action is Action.HANDOFF and urgent):
-            decision = understood
+        read = understood()
+        if decision is None or (read.action is Action.HANDOFF and _sooner_than_routine(read.reasons)):
+            decision = read
     message.status = "handled"
     message.decision = _decision_record(decision)
     _update_conversation(session, conversation, decision)
@@ -200,6 +202,11 @@ def _chosen_option(
     if entry is None:
         return None
     return Decision(Action.ANSWER, 1.0, (reason,), faq_id=entry.id, reply=entry.answer_for(message.channel))
+
+
+def _sooner_than_routine(reasons: Sequence[str]) -> list[str]:
+    """The reasons that call for a person sooner than a routine ticket's wait."""
+    return [reason for reason in reasons if reason_level(reason) < ROUTINE]
 
 
 CHOSEN_BY_WORDS = "chosen_option_by_words"
