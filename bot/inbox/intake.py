@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    func,
     insert,
     literal,
     or_,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import Inbound, Skipped
 from bot.inbox.dead_letters import record_undelivered
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
-from bot.inbox.wakeup import announce_jobs
+from bot.inbox.wakeup import CHANNEL, announce_jobs
 from bot.personal_data import mask_secrets
 from bot.storage import table_of, utcnow
 
@@ -97,7 +98,7 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
             duplicates += 1
             continue
         stored.append(message_id)
-    if stored:
+    if stored and _statements(_dialect(session)).store is None:
         announce_jobs(session)  # workers in other processes start now, not at their next poll
     return IntakeResult(tuple(stored), duplicates, skipped)
 
@@ -136,7 +137,7 @@ class _Statements:
     touch: Executable  # the conversation, created or touched; returns its id
     message: Executable  # the message unless stored before; returns its id
     job: Executable  # the message's handle job
-    store: Executable | None  # all three at once, where the database can (PostgreSQL)
+    store: Executable | None  # all three and the workers' wake-up at once, where it can (PostgreSQL)
 
 
 def _dialect(session: Session) -> str:
@@ -215,7 +216,10 @@ def _statements(dialect: str) -> _Statements:
     stored_message = stored.returning(messages.c.id, messages.c.conversation_id).cte("message")
     job_of = {"conversation_id": stored_message.c.conversation_id, "message_id": stored_message.c.id}
     queued = insert_job({**job_values, **job_of}).returning(jobs.c.message_id).cte("job")
-    return _Statements(touch, message, job, select(queued.c.message_id))
+    # The NOTIFY that wakes listening workers rides along (once per job queued, folded at commit):
+    # a statement of its own was one round trip in four of a webhook's.
+    wake = func.pg_notify(literal(CHANNEL), literal(""))
+    return _Statements(touch, message, job, select(queued.c.message_id, wake))
 
 
 _INSERTS: dict[str, Callable[[Table], Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

@@ -142,3 +142,33 @@ def test_a_card_number_posted_is_never_stored(sessions: sessionmaker[Session]) -
     with sessions() as session:
         stored = session.get(MessageRow, message_id)
         assert stored is not None and stored.text == "card [card_number ending 1111 removed] charged twice?!"
+
+
+def test_on_postgresql_listening_workers_are_woken_by_a_new_message_not_by_a_redelivery(
+    postgres_url: str,
+) -> None:
+    """The wake-up rides in intake's one statement: delivered at commit, once per new message only."""
+    import psycopg
+
+    from app.db import make_engine, session_factory, upgrade
+    from bot.inbox.wakeup import CHANNEL
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+            message = _message(MORNING, f"c-{uuid.uuid4().hex[:8]}", "messenger")
+            with sessions() as session, session.begin():
+                assert store_inbound(session, events=[message], raw_body=b"{}").stored
+                # Not before the commit: a worker woken now would not see the job.
+                assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
+            woken = list(listener.notifies(timeout=5, stop_after=1))
+            assert [n.channel for n in woken] == [CHANNEL]
+            with sessions() as session, session.begin():
+                assert store_inbound(session, events=[message], raw_body=b"{}").duplicates == 1
+            assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+    finally:
+        engine.dispose()
