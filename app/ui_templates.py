@@ -32,6 +32,7 @@ REASON_LABELS = {
     "conversation_waiting": "waiting for a person",
     "chosen_option": "picked an offered choice",
     "chosen_option_by_words": "picked an offered choice",
+    "chosen_option_out_of_range": "picked a number not offered",
     "conversation_assigned": "with an agent",
 }
 _REASON_PREFIXES = {

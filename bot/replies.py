@@ -48,8 +48,11 @@ class Replies:
 
     def clarify(self, options: Sequence[Candidate]) -> str:
         """A question offering the close candidates (channels render them as quick replies)."""
-        lines = [f"{i}. {option.question}" for i, option in enumerate(options, start=1)]
-        return "I want to make sure I get this right. Which of these do you mean?\n" + "\n".join(lines)
+        return "I want to make sure I get this right. Which of these do you mean?\n" + _numbered(options)
+
+    def choose_again(self, options: Sequence[Candidate]) -> str:
+        """The same choices again, after a number that is none of them."""
+        return f"Sorry, there are only {len(options)} to pick from. Which do you mean?\n" + _numbered(options)
 
     def handoff(
         self,
@@ -108,3 +111,7 @@ class Replies:
     def public_handoff(self) -> str:
         """A short public reply to a sensitive or personal @mention; the rest goes on privately."""
         return "Sorry to hear this! We've sent you a private message so we can help you properly. 💬"
+
+
+def _numbered(options: Sequence[Candidate]) -> str:
+    return "\n".join(f"{i}. {option.question}" for i, option in enumerate(options, start=1))

@@ -21,7 +21,7 @@ from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
 from bot.storage import aware, table_of, utcnow
-from bot.types import Action, ConversationContext, Decision
+from bot.types import Action, Candidate, ConversationContext, Decision
 
 # Core inserts built once, without the ORM's unit of work: a reply is three rows (message, outbox piece,
 # job), and through ORM flushes they were the worker's largest cost after understanding itself. Several
@@ -119,7 +119,7 @@ def _handle_one(
     if conversation.state == "resolved":
         move(session, conversation, "bot", actor="customer", reasons=["customer_wrote_again"])
 
-    decision = _chosen_option(session, message, engine, after_clarify=conversation.failed_attempts > 0)
+    decision = _chosen_option(session, message, engine, failed_attempts=conversation.failed_attempts)
     if decision is None or decision.reasons == (CHOSEN_BY_WORDS,):
         # A choice read from words is a guess: what the message says that needs a person comes first.
         read = understood()
@@ -171,10 +171,11 @@ def context_for(message: MessageRow, conversation: ConversationRow) -> Conversat
 
 
 def _chosen_option(
-    session: Session, message: MessageRow, engine: AnswerEngine, *, after_clarify: bool = True
+    session: Session, message: MessageRow, engine: AnswerEngine, *, failed_attempts: int
 ) -> Decision | None:
     """A quick-reply tap (faq:<id>), or a number or a few words ("the contract one", "the second one")
-    answering our last clarifying question (`after_clarify`: the last turn may have been one)."""
+    answering our last clarifying question (`failed_attempts` > 0: the last turn may have been one)."""
+    after_clarify = failed_attempts > 0
     faq_id: str | None = None
     reason = "chosen_option"
     words = message.text.split()
@@ -196,6 +197,8 @@ def _chosen_option(
             choice = int(match.group(1)) - 1
             if 0 <= choice < len(options):
                 faq_id = options[choice]
+            elif options:
+                return _options_again(options, engine, failed_attempts)
         elif options:
             faq_id, reason = _option_named(message.text, options, engine), CHOSEN_BY_WORDS
     entry = engine.retriever.entry(faq_id) if faq_id else None
@@ -204,12 +207,29 @@ def _chosen_option(
     return Decision(Action.ANSWER, 1.0, (reason,), faq_id=entry.id, reply=entry.answer_for(message.channel))
 
 
+def _options_again(options: Sequence[str], engine: AnswerEngine, failed_attempts: int) -> Decision:
+    """A number that is none of the choices offered: the choices again, once; then a person. Read as a
+    new message, a bare "4" was ignored and the customer heard nothing."""
+    if failed_attempts >= engine.config.max_failed_attempts:
+        return Decision(Action.HANDOFF, 1.0, ("repeated_failed_attempts",))
+    entries = [entry for entry in (engine.retriever.entry(option) for option in options) if entry]
+    offered = tuple(Candidate(entry.id, entry.question, 1.0) for entry in entries)
+    return Decision(
+        Action.CLARIFY,
+        1.0,
+        (OUT_OF_RANGE,),
+        reply=engine.replies.choose_again(offered),
+        options=offered,
+    )
+
+
 def _sooner_than_routine(reasons: Sequence[str]) -> list[str]:
     """The reasons that call for a person sooner than a routine ticket's wait."""
     return [reason for reason in reasons if reason_level(reason) < ROUTINE]
 
 
 CHOSEN_BY_WORDS = "chosen_option_by_words"
+OUT_OF_RANGE = "chosen_option_out_of_range"
 _SHORT_ANSWER = 5  # words: longer, it is a new message, not a choice
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -214,6 +214,19 @@ def test_a_clarifying_question_answered_in_words_gets_the_answer_chosen(stack: S
     assert _flat(str(reply_text(sends[1]))) == _flat(_answer("cancel-contract", "messenger"))
 
 
+def test_a_number_that_is_none_of_the_choices_gets_them_again_then_a_person(stack: Stack) -> None:
+    customer = new_customer()
+    offered = {"faq:remove-add-on", "faq:cancel-contract"}
+    for text, replies in (("cancel", 1), ("3", 2), ("5", 3)):
+        assert stack.post("messenger", stack.message("messenger", text, customer=customer)).status_code == 200
+        sends = stack.sends_to(customer, replies)
+    assert len(sends) == 3, [reply_text(s) for s in sends]
+    again = sends[1]["json"]["message"]  # type: ignore[index]
+    assert {o["payload"] for o in again["quick_replies"]} == offered, again
+    assert "only 2 to pick from" in again["text"], again
+    assert "passing this to a person" in _flat(str(reply_text(sends[2]))), reply_text(sends[2])
+
+
 def test_public_mention_is_answered_publicly(stack: Stack) -> None:
     body = stack.message("x", f"@KestrelMobile {TOP_UP}", kind="mention")
     customer = _customer(body, "x")
