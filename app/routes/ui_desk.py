@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +19,7 @@ from bot.handoff import notes, service
 from bot.handoff.service import LIMIT_UNITS
 from bot.handoff.suggestions import suggest_answers
 from bot.handoff.transcript import get_transcript
-from bot.storage import utcnow
+from bot.storage import aware, utcnow
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
@@ -137,9 +138,24 @@ def _live(state: AppState, conversation_id: int) -> dict[str, Any]:
             "earlier_tickets": tickets[:-1],
             "timeline": _timeline(transcript.messages, transcript.events),
             "notes": notes.list_notes(session, conversation_id=conversation_id),
+            "resolve_warning": _resolve_warning(transcript.messages, tickets[-1] if tickets else None),
         }
 
     return run_service(state, work)
+
+
+def _resolve_warning(messages: list[dict[str, Any]], ticket: service.Ticket | None) -> str:
+    """Why resolving now would leave the customer without an answer ('' when nothing does): resolved, the
+    ticket leaves the queue and nobody looks at the conversation again until the customer writes."""
+    if ticket is None or ticket.status != "assigned":
+        return ""
+    if messages and messages[-1]["direction"] == "in":
+        return "The customer's latest message has no reply yet."
+    opened = aware(ticket.created_at)
+    agent_replied = (m for m in messages if m["author"].startswith("agent:") and m["created_at"])
+    if not any(datetime.fromisoformat(m["created_at"]) >= opened for m in agent_replied):
+        return "Nobody has replied to the customer on this ticket yet."
+    return ""
 
 
 def _timeline(messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:

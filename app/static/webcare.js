@@ -189,6 +189,8 @@ function setupConversation() {
     }
     const button = event.target.closest("button[data-action]");
     if (!button) return;
+    // Resolving while the customer waits for a reply drops them: the ticket leaves the queue.
+    if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
     const panel = button.closest("[data-ticket-id]");
     act(button.dataset.action, panel.dataset.ticketId).catch((error) => flash(error.message, "error"));
   });

@@ -99,6 +99,39 @@ def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(ui: Bro
     assert len(ui.stack.sends_to(customer, 3)) == 3
 
 
+def test_resolving_while_the_customer_waits_for_a_reply_asks_first(ui: BrowserDesk) -> None:
+    customer = ui.customer_writes("I need to speak to someone about a complaint please")
+    ticket = _ticket_of(ui, customer, "ann")
+    page = ui.page()
+    sign_in(page, ui.stack.server, "ann", PASSWORD)
+    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
+    page.get_by_role("button", name="Claim").click()
+    warning = page.locator(".ticket-panel .warn")
+    expect(warning).to_have_text("Nobody has replied to the customer on this ticket yet.")
+
+    ui.customer_writes("hello?? anyone there", customer=customer)
+    expect(page.locator(".msg.in").last).to_contain_text("anyone there", timeout=30_000)
+    expect(warning).to_have_text("The customer's latest message has no reply yet.")
+    asked: list[str] = []
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#ticket-status")).to_have_text("assigned")
+    assert asked == ["The customer's latest message has no reply yet. Resolve anyway?"], asked
+
+    page.locator("#reply-text").fill("Sorry for the wait, I'm on it now.")
+    page.get_by_role("button", name="Send on Messenger").click()
+    expect(page.locator(".msg.out.agent")).to_contain_text("on it now")
+    expect(warning).to_have_count(0)
+    page.get_by_role("button", name="Resolve").click()  # no question now: a dialog would be dismissed
+    expect(page.locator("#ticket-status")).to_have_text("resolved")
+    page.close()
+
+
 def test_actions_need_the_session_csrf_token_and_sign_out_ends_the_session(ui: BrowserDesk) -> None:
     page = ui.page()
     sign_in(page, ui.stack.server, "bob", PASSWORD)
