@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -311,12 +312,47 @@ def tapped_text(payload: str | None, text: str | None) -> str:
 
 
 def choice_titles(choices: Sequence[QuickReply], limit: int) -> list[str]:
-    """The choices' titles cut to `limit` characters; when cutting makes two alike, each starts with its
+    """The choices' titles made to fit `limit` characters; when that makes two alike, each starts with its
     number, as in the message's own list, so they stay apart (WhatsApp refuses equal button titles)."""
-    titles = [shorten(choice.title, limit) for choice in choices]
+    titles = [compact_title(choice.title, limit) for choice in choices]
     if len({title.casefold() for title in titles}) < len(titles):
-        titles = [shorten(f"{number}. {choice.title}", limit) for number, choice in enumerate(choices, 1)]
+        titles = [compact_title(f"{n}. {title}", limit) for n, title in enumerate(map(_plain, choices), 1)]
     return titles
+
+
+# Dropped from a title too long for a button: the question's opener, then little words if the rest fits.
+# Cut to 20 characters, "How do I cancel my contract?" and "How do I cancel an add-on?" both read
+# "How do I cancel my…"/"How do I cancel an…"; compacted they are "Cancel my contract" and "Cancel an add-on".
+_OPENER = re.compile(
+    r"^(?:how (?:do|can) i|can i|where can i|what should i do if|how much does it cost to)\s+(?=\w)",
+    re.IGNORECASE,
+)
+_LITTLE_WORDS = frozenset({"a", "an", "the", "my", "your"})
+
+
+def compact_title(title: str, limit: int) -> str:
+    """`title` within `limit` characters, keeping the words that tell choices apart: a question's opener
+    goes, and little words if the rest then fits, before the end is cut."""
+    title = title.strip()
+    if len(title) <= limit:
+        return title
+    text = _capitalised(_plain_question(title))
+    # Without its little words only where that makes it whole: "Where is nearest Ke…" reads worse than
+    # "Where is my nearest…".
+    terse = _capitalised(" ".join(word for word in text.split() if word.casefold() not in _LITTLE_WORDS))
+    return terse if len(text) > limit and 0 < len(terse) <= limit else shorten(text, limit)
+
+
+def _plain(choice: QuickReply) -> str:
+    return _plain_question(choice.title.strip())
+
+
+def _plain_question(title: str) -> str:
+    return _OPENER.sub("", title).rstrip("?").strip() or title
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def require_kind(channel: str, kind: str, allowed: tuple[str, ...]) -> None:

@@ -275,6 +275,31 @@ def test_quick_replies_are_capped_at_13_and_titles_at_20(adapter: MetaMessagingA
     assert [reply["title"] for reply in replies[:2]] == ["1. A rather long ch…", "2. A rather long ch…"]
 
 
+def test_quick_reply_titles_keep_the_words_that_tell_choices_apart(adapter: MetaMessagingAdapter) -> None:
+    pairs = [
+        # Cut at 20 they read "How do I cancel my…" and "How do I cancel an…".
+        (
+            ("How do I cancel my contract?", "How do I cancel an add-on?"),
+            ["Cancel my contract", "Cancel an add-on"],
+        ),
+        (
+            (
+                "How much does it cost to call abroad from the UK?",
+                "How much does it cost to use my phone in Europe?",
+            ),
+            ["Call abroad from UK", "Use phone in Europe"],
+        ),
+        (
+            ("Where is my order?", "Can I return my phone if I change my mind?"),
+            ["Where is my order?", "Return my phone if…"],
+        ),
+    ]
+    for questions, expected in pairs:
+        choices = tuple(QuickReply(question, f"faq:{i}") for i, question in enumerate(questions))
+        request = adapter.send_request(Outgoing(adapter.name, ACCOUNT, CUSTOMER, "dm", "Which one?", choices))
+        assert [reply["title"] for reply in request.json["message"]["quick_replies"]] == expected
+
+
 def test_human_agent_reply_uses_the_tag(adapter: MetaMessagingAdapter) -> None:
     out = Outgoing(
         adapter.name, ACCOUNT, CUSTOMER, "dm", "Sorry for the wait — a refund was issued.", human_agent=True
