@@ -37,7 +37,14 @@ CUES: dict[str, re.Pattern[str]] = {
         r"|gas leak|ambulance|emergency services|(call|ring|dial)(ed|ing)? (999|911|112)"
         r"|unconscious|collapsed|not breathing|i'?m not safe|i am not safe|i don'?t feel safe"
         r"|hiding from (someone|somebody|him|her|them|my \w+)|someone('s| is) (trying to (get|break) in"
-        r"|following me))\b",
+        r"|following me)"
+        # a crime against the customer, not a lost phone: "stolen at knifepoint", "i was mugged"
+        r"|at (knife|gun)point"
+        r"|(i was|i've been|i got|got|been|was) (mugged|robbed|assaulted|attacked|stabbed)"
+        # the phone is their lifeline, or the network's kit is a danger in the street
+        r"|only (way|means|phone) (i have )?(to|i can) (call|contact|reach|get) (for )?(help|anyone|someone)"
+        r"|(mast|pole|cable|wire|cabinet)s? (has |have |is |are )?(fallen|fell|come down|came down|blown down"
+        r"|collapsed|hanging (down|low|off)|snapped))\b",
         re.I,
     ),
     "fraud_or_hacked": re.compile(
@@ -47,7 +54,14 @@ CUES: dict[str, re.Pattern[str]] = {
         # Fell for a scam: details already given away, so a person must act now, not an FAQ.
         r"|^(?=.*\b(fake|scam\w*|phishing|dodgy|pretending|bogus|spoof\w*)\b)"
         r".*\b(entered|typed|put|gave|given|sent|shared|replied with) (in )?(\w+ )?my (full )?"
-        r"(card|bank|account|login|security|password|pin|details|code)",
+        r"(card|bank|account|login|security|password|pin|details|code)"
+        # ... or money gone, a link followed, the scammer answered: the FAQ only tells how to spot a scam.
+        r"|^(?=.*\b(fake|scam\w*|phishing|dodgy|bogus|spoof\w*|pretending)\b).*("
+        r"\b(lost|took|taken|stole|stolen|paid|charged|debited|transferred|sent)\b.{0,30}"
+        r"(\bmoney\b|£|\$|€|\b\d+ ?(pounds|quid)\b|\bsavings\b|\bbank\b)"
+        r"|(?<!n't )(?<!nt )(?<!not )(?<!never )\b(clicked|tapped|pressed|opened) (on )?"
+        r"(the|a|that|their|its) link"
+        r"|\b(replied|responded|answered) to (it|the|a|that|this|them|their)\b)",
         re.I | re.S,
     ),
     "self_harm": re.compile(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.intent_classifier import IntentClassifier
-from bot.sensitive import MIXED_IN_CUES, SensitiveDetector
+from bot.sensitive import CUES, MIXED_IN_CUES, SensitiveDetector
 from knowledge_base.formats import read_kb_file
 
 DEMO = Path(__file__).parents[2] / "knowledge_base" / "demo" / "kestrel_mobile.yaml"
@@ -32,6 +32,39 @@ DEMO = Path(__file__).parents[2] / "knowledge_base" / "demo" / "kestrel_mobile.y
 )
 def test_a_case_for_a_person_inside_an_faq_question_is_caught(text: str, category: str) -> None:
     assert MIXED_IN_CUES[category].search(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Victims, not people asking how to spot a scam: the scam-texts answer would be no help.
+        ("fake kestrel website took my money", "fraud_or_hacked"),
+        ("i lost money to a fake kestrel text", "fraud_or_hacked"),
+        ("clicked the link in a scam text and paid £1.99", "fraud_or_hacked"),
+        ("i replied to a scam text", "fraud_or_hacked"),
+        # A crime or a danger, where the lost-phone, top-up or outage answer would have gone out.
+        ("my phone was stolen at knifepoint last night", "safety_emergency"),
+        ("i was mugged and they took my phone", "safety_emergency"),
+        ("cant top up, my phone is my only way to call for help", "safety_emergency"),
+        ("a kestrel mast fell down in the storm near my house", "safety_emergency"),
+    ],
+)
+def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> None:
+    assert CUES[category].search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "had a text about a failed kestrel payment that looks fake, havent clicked anything, how do i check",
+        "got a scam text, didn't click the link",
+        "is this text fake? should i reply to it",
+        "the phone line is down again",
+        "my phone got stolen, how do i block the sim",
+    ],
+)
+def test_asking_about_a_scam_or_a_theft_sets_off_no_cue(text: str) -> None:
+    assert [c for c, pattern in CUES.items() if pattern.search(text)] == []
 
 
 def test_no_phrasing_of_the_demo_entries_sets_off_a_mixed_in_cue() -> None:
