@@ -44,7 +44,12 @@ CUES: dict[str, re.Pattern[str]] = {
         # the phone is their lifeline, or the network's kit is a danger in the street
         r"|only (way|means|phone) (i have )?(to|i can) (call|contact|reach|get) (for )?(help|anyone|someone)"
         r"|(mast|pole|cable|wire|cabinet)s? (has |have |is |are )?(fallen|fell|come down|came down|blown down"
-        r"|collapsed|hanging (down|low|off)|snapped))\b",
+        r"|collapsed|hanging (down|low|off)|snapped)"
+        # a threat of violence, to staff or anyone: it was read as a request for a person, routine
+        r"|(going to|gonna|will|i'?ll) (hurt|kill|attack|stab|punch|smash up|smash) (someone|somebody|one of"
+        r" (you|your staff)|your staff|you|the (staff|shop|store)|your (shop|store))"
+        r"|(going to|gonna|will|i'?ll) (come|go) (down|round|over)? ?to (your|the) (shop|store|office)"
+        r" and (smash|wreck|trash|burn|hurt|kill))\b",
         re.I,
     ),
     "fraud_or_hacked": re.compile(
@@ -79,7 +84,11 @@ CUES: dict[str, re.Pattern[str]] = {
     ),
     "press_enquiry": re.compile(
         r"\b(journalist|reporter|press (office|enquiry|inquiry|team)|media (enquiry|inquiry)"
-        r"|for (a )?comment|writing (a|an) (story|article|piece))\b",
+        r"|for (a )?comment|writing (a|an) (story|article|piece)"
+        # a newsroom introducing itself
+        r"|(i'?m|i am|we'?re|we are|this is \w+) (from|with|at) (the )?(bbc|itv|channel 4|channel 5|sky news"
+        r"|guardian|telegraph|daily mail|daily mirror|reuters|financial times|press association"
+        r"|evening standard|which\?))\b",
         re.I,
     ),
     "privacy_request": re.compile(

@@ -47,6 +47,10 @@ def test_a_case_for_a_person_inside_an_faq_question_is_caught(text: str, categor
         ("i was mugged and they took my phone", "safety_emergency"),
         ("cant top up, my phone is my only way to call for help", "safety_emergency"),
         ("a kestrel mast fell down in the storm near my house", "safety_emergency"),
+        # Threats: read as a request for a person, they waited as routine.
+        ("if this isnt sorted im going to hurt someone", "safety_emergency"),
+        ("going to come down to your store and smash it up", "safety_emergency"),
+        ("im from the bbc, is there a network outage affecting 999 calls", "press_enquiry"),
     ],
 )
 def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> None:
@@ -61,6 +65,9 @@ def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> N
         "is this text fake? should i reply to it",
         "the phone line is down again",
         "my phone got stolen, how do i block the sim",
+        "i'll smash my phone if it doesn't work lol",
+        "this update will kill my battery",
+        "i'm at the store now, is it open till 8",
     ],
 )
 def test_asking_about_a_scam_or_a_theft_sets_off_no_cue(text: str) -> None:
