@@ -100,6 +100,16 @@ CUES: dict[str, re.Pattern[str]] = {
         r"\b(harass\w*|stalk\w*|racis\w*|sexis\w*|homophob\w*|discriminat\w*|threaten\w* me)\b",
         re.I,
     ),
+    # A customer who cannot pay is owed help with a plan (Ofcom's rules on vulnerable customers), not the
+    # overdue-bill answer's warning that the service may be paused.
+    "financial_difficulty": re.compile(
+        r"\b(struggling (to pay|to afford|with (my |the )?(bills?|money|payments?|debts?))"
+        r"|(can'?t|cannot|can not) afford "
+        r"(to pay|(to keep )?(my|the|this|our) (\w+ )?(bills?|contract|payments?))"
+        r"|(in|into|getting into|fallen into) debt|debt collect\w*|bailiffs?"
+        r"|financial (difficult\w*|hardship|trouble)|lost my job|(been )?made redundant)\b",
+        re.I,
+    ),
 }
 
 

@@ -19,6 +19,7 @@ _LEVELS = {
     "chasing_reply": HIGH,  # already waited once
     "same_answer_again": HIGH,  # already answered once, not helped
     "sensitive:harassment": HIGH,
+    "sensitive:financial_difficulty": HIGH,
     "asked_for_human": NORMAL,
     "sensitive:privacy_request": NORMAL,
     "low_confidence": ROUTINE,

@@ -51,6 +51,9 @@ def test_a_case_for_a_person_inside_an_faq_question_is_caught(text: str, categor
         ("if this isnt sorted im going to hurt someone", "safety_emergency"),
         ("going to come down to your store and smash it up", "safety_emergency"),
         ("im from the bbc, is there a network outage affecting 999 calls", "press_enquiry"),
+        # The overdue-bill answer warns that the service may be paused: not for someone who cannot pay.
+        ("im struggling to pay my bill can i get a payment plan", "financial_difficulty"),
+        ("lost my job and cant afford my phone bill", "financial_difficulty"),
     ],
 )
 def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> None:
@@ -68,6 +71,8 @@ def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> N
         "i'll smash my phone if it doesn't work lol",
         "this update will kill my battery",
         "i'm at the store now, is it open till 8",
+        "how much is the cheapest plan, cant afford much",
+        "got a text saying im in arrears, how do i clear it",
     ],
 )
 def test_asking_about_a_scam_or_a_theft_sets_off_no_cue(text: str) -> None:
