@@ -33,6 +33,7 @@ REASON_LABELS = {
     "chosen_option": "picked an offered choice",
     "chosen_option_by_words": "picked an offered choice",
     "chosen_option_out_of_range": "picked a number not offered",
+    "pleasantry_again": "said it again",
     "conversation_assigned": "with an agent",
 }
 _REASON_PREFIXES = {

@@ -50,6 +50,10 @@ class Replies:
         """A question offering the close candidates (channels render them as quick replies)."""
         return "I want to make sure I get this right. Which of these do you mean?\n" + _numbered(options)
 
+    def still_here(self) -> str:
+        """To a second hello just after the first was answered."""
+        return "I'm here! What would you like to know? Ask me about your account, plans, bills or service."
+
     def choose_again(self, options: Sequence[Candidate]) -> str:
         """The same choices again, after a number that is none of them."""
         return f"Sorry, there are only {len(options)} to pick from. Which do you mean?\n" + _numbered(options)

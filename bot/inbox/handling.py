@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -125,6 +125,7 @@ def _handle_one(
         read = understood()
         if decision is None or (read.action is Action.HANDOFF and _sooner_than_routine(read.reasons)):
             decision = read
+    decision = _pleasantry_again(session, message, decision, engine)
     message.status = "handled"
     message.decision = _decision_record(decision)
     _update_conversation(session, conversation, decision)
@@ -182,16 +183,7 @@ def _chosen_option(
     if message.text.startswith(FAQ_PAYLOAD):
         faq_id = message.text[len(FAQ_PAYLOAD) :].strip()
     elif (match := _NUMBER.match(message.text)) or (after_clarify and len(words) <= _SHORT_ANSWER):
-        previous = session.scalars(
-            select(MessageRow)
-            .where(
-                MessageRow.conversation_id == message.conversation_id,
-                MessageRow.direction == "in",
-                MessageRow.id < message.id,
-            )
-            .order_by(MessageRow.id.desc())
-            .limit(1)
-        ).first()
+        previous = _previous_message(session, message)
         options = (previous.decision or {}).get("options", []) if previous else []
         if match:
             choice = int(match.group(1)) - 1
@@ -205,6 +197,49 @@ def _chosen_option(
     if entry is None:
         return None
     return Decision(Action.ANSWER, 1.0, (reason,), faq_id=entry.id, reply=entry.answer_for(message.channel))
+
+
+def _previous_message(session: Session, message: MessageRow) -> MessageRow | None:
+    """The customer's message before this one in the conversation."""
+    return session.scalars(
+        select(MessageRow)
+        .where(
+            MessageRow.conversation_id == message.conversation_id,
+            MessageRow.direction == "in",
+            MessageRow.id < message.id,
+        )
+        .order_by(MessageRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+PLEASANTRY_AGAIN = "pleasantry_again"
+_PLEASANTRY_WINDOW = timedelta(hours=1)
+
+
+def _pleasantry_again(
+    session: Session, message: MessageRow, decision: Decision, engine: AnswerEngine
+) -> Decision:
+    """The same pleasantry as the customer's message just before, which was replied to: a second "thanks!!"
+    gets no second "You're welcome!", a second "hello?" hears that the bot is listening (the same canned
+    line twice reads as a machine not listening)."""
+    reason = decision.reasons[0] if decision.reasons else ""
+    if decision.action is not Action.ANSWER or reason not in _PLEASANTRIES_KEPT_SHORT:
+        return decision
+    previous = _previous_message(session, message)
+    if (
+        previous is None
+        or ((previous.decision or {}).get("reasons") or [None])[0] != reason
+        or aware(message.created_at) - aware(previous.created_at) > _PLEASANTRY_WINDOW
+    ):
+        return decision
+    reasons = (*decision.reasons, PLEASANTRY_AGAIN)
+    if reason == "small_talk:greeting":
+        return replace(decision, reasons=reasons, reply=engine.replies.still_here())
+    return Decision(Action.IGNORE, decision.confidence, reasons, intent=decision.intent)
+
+
+_PLEASANTRIES_KEPT_SHORT = ("small_talk:greeting", "small_talk:thanks", "small_talk:goodbye")
 
 
 def _options_again(options: Sequence[str], engine: AnswerEngine, failed_attempts: int) -> Decision:

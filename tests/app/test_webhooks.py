@@ -227,6 +227,18 @@ def test_a_number_that_is_none_of_the_choices_gets_them_again_then_a_person(stac
     assert "passing this to a person" in _flat(str(reply_text(sends[2]))), reply_text(sends[2])
 
 
+def test_the_same_pleasantry_twice_is_not_answered_with_the_same_line_twice(stack: Stack) -> None:
+    customer = new_customer()
+    for text, replies in (("hi", 1), ("hello?", 2), (TOP_UP, 3), ("thanks!", 4), ("thank you so much", 4)):
+        assert stack.post("messenger", stack.message("messenger", text, customer=customer)).status_code == 200
+        stack.sends_to(customer, replies)
+    time.sleep(1.5)  # the second thanks is handled by now: nothing more was sent
+    said = [_flat(str(reply_text(s))) for s in stack.sends_to(customer, 5, timeout=0)]
+    assert len(said) == 4, said
+    assert said[0].startswith("Hi!") and said[1].startswith("I'm here"), said
+    assert said[3].startswith("You're welcome"), said
+
+
 def test_public_mention_is_answered_publicly(stack: Stack) -> None:
     body = stack.message("x", f"@KestrelMobile {TOP_UP}", kind="mention")
     customer = _customer(body, "x")
