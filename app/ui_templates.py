@@ -34,6 +34,7 @@ REASON_LABELS = {
     "chosen_option_by_words": "picked an offered choice",
     "chosen_option_out_of_range": "picked a number not offered",
     "pleasantry_again": "said it again",
+    "sent_twice": "sent twice",
     "conversation_assigned": "with an agent",
 }
 _REASON_PREFIXES = {

@@ -43,7 +43,11 @@ _STILL_TO_SEND = select(ConversationRow.id).where(
 )
 # Key in Session.info: the bot's replies that `handle_messages` writes together at its end.
 _PENDING_REPLIES = "webcare.pending_replies"
-_NUMBER = re.compile(r"^\s*#?(\d{1,2})[.)]?\s*$")
+# "2", "#2", "2.", "option 2", "number 2 please": a pick from the numbered choices.
+_NUMBER = re.compile(
+    r"^\s*(?:(?:option|number|no\.?|choice)\s*)?#?(\d{1,2})[.)]?\s*(?:please|pls|plz|thanks)?\s*$",
+    re.IGNORECASE,
+)
 QUIET_STATES = ("waiting", "assigned")
 # How long after an answer the same answer again means it did not help (a day later it is a new question).
 REPEAT_WINDOW = timedelta(hours=24)
@@ -119,11 +123,16 @@ def _handle_one(
     if conversation.state == "resolved":
         move(session, conversation, "bot", actor="customer", reasons=["customer_wrote_again"])
 
+    if _sent_twice(session, message, conversation):
+        message.status = "handled"
+        message.decision = {"action": str(Action.IGNORE), "reasons": [SENT_TWICE]}
+        return
     decision = _chosen_option(session, message, engine, failed_attempts=conversation.failed_attempts)
     if decision is None or decision.reasons == (CHOSEN_BY_WORDS,):
         # A choice read from words is a guess: what the message says that needs a person comes first.
         read = understood()
-        if decision is None or (read.action is Action.HANDOFF and _sooner_than_routine(read.reasons)):
+        sooner = read.action is Action.HANDOFF and _sooner_than_routine(read.reasons, sure=True)
+        if decision is None or sooner:
             decision = read
     decision = _pleasantry_again(session, message, decision, engine)
     message.status = "handled"
@@ -213,6 +222,24 @@ def _previous_message(session: Session, message: MessageRow) -> MessageRow | Non
     ).first()
 
 
+SENT_TWICE = "sent_twice"
+_DOUBLE_SEND = timedelta(minutes=2)
+
+
+def _sent_twice(session: Session, message: MessageRow, conversation: ConversationRow) -> bool:
+    """The question just answered, sent again word for word within two minutes (a double tap, a resend
+    while the answer was on its way): it was read as the answer not helping, and a person took over."""
+    answered_at = conversation.last_answer_at
+    if answered_at is None or aware(message.created_at) - aware(answered_at) > _DOUBLE_SEND:
+        return False  # the usual case, without a query
+    previous = _previous_message(session, message)
+    return (
+        previous is not None
+        and " ".join(previous.text.casefold().split()) == " ".join(message.text.casefold().split())
+        and aware(message.created_at) - aware(previous.created_at) <= _DOUBLE_SEND
+    )
+
+
 PLEASANTRY_AGAIN = "pleasantry_again"
 _PLEASANTRY_WINDOW = timedelta(hours=1)
 
@@ -221,8 +248,8 @@ def _pleasantry_again(
     session: Session, message: MessageRow, decision: Decision, engine: AnswerEngine
 ) -> Decision:
     """The same pleasantry as the customer's message just before, which was replied to: a second "thanks!!"
-    gets no second "You're welcome!", a second "hello?" hears that the bot is listening (the same canned
-    line twice reads as a machine not listening)."""
+    gets no second "You're welcome!", a second "hello?" hears once that the bot is listening (the same
+    canned line twice reads as a machine not listening)."""
     reason = decision.reasons[0] if decision.reasons else ""
     if decision.action is not Action.ANSWER or reason not in _PLEASANTRIES_KEPT_SHORT:
         return decision
@@ -234,7 +261,8 @@ def _pleasantry_again(
     ):
         return decision
     reasons = (*decision.reasons, PLEASANTRY_AGAIN)
-    if reason == "small_talk:greeting":
+    already = PLEASANTRY_AGAIN in ((previous.decision or {}).get("reasons") or [])
+    if reason == "small_talk:greeting" and not already:
         return replace(decision, reasons=reasons, reply=engine.replies.still_here())
     return Decision(Action.IGNORE, decision.confidence, reasons, intent=decision.intent)
 
@@ -258,9 +286,14 @@ def _options_again(options: Sequence[str], engine: AnswerEngine, failed_attempts
     )
 
 
-def _sooner_than_routine(reasons: Sequence[str]) -> list[str]:
-    """The reasons that call for a person sooner than a routine ticket's wait."""
-    return [reason for reason in reasons if reason_level(reason) < ROUTINE]
+def _sooner_than_routine(reasons: Sequence[str], *, sure: bool = False) -> list[str]:
+    """The reasons that call for a person sooner than a routine ticket's wait; `sure`: without categories
+    the classifier only half suspects ("my contract please" read as a possible legal threat)."""
+    return [
+        reason
+        for reason in reasons
+        if reason_level(reason) < ROUTINE and not (sure and reason.startswith("possibly_sensitive:"))
+    ]
 
 
 CHOSEN_BY_WORDS = "chosen_option_by_words"
