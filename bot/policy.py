@@ -39,6 +39,8 @@ _NOT_HELPED = re.compile(
     r"|(?:you'?re|you are|ur|u r|bot is|bye,? then,?)\s+(?:so |completely |absolutely |bloody )?useless)\b",
     re.I,
 )
+# 😡 🤬 😠 👿 💢 🖕: a message of these alone is a complaint without words.
+_ANGRY_EMOJI = re.compile("[\U0001f621\U0001f92c\U0001f620\U0001f47f\U0001f4a2\U0001f595]")
 # Chasing an earlier message: the greeting in front of it ("hi there, still waiting for a reply from
 # yesterday") won the classifier, and a customer who had waited a day was asked what we could help with.
 _CHASING = re.compile(
@@ -244,6 +246,8 @@ def decide(
             return Decision(Action.IGNORE, 1.0, ("sticker",), intent=top.name)
         return handoff(["media_only"], 1.0)
     if u.signals.letters == 0 and not u.personal_data:
+        if u.signals.emoji_only and _ANGRY_EMOJI.search(u.text):
+            return handoff(["strong_anger"], 1.0)  # "😡😡😡" is a complaint without words, not noise
         reason = "emoji_only" if u.signals.emoji_only else "no_text"
         return Decision(Action.IGNORE, 1.0, (reason,), intent=top.name)
 

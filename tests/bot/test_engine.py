@@ -108,6 +108,12 @@ def test_ignored(demo_engine: AnswerEngine, text: str, reason: str) -> None:
     assert decision.reasons == (reason,)
 
 
+@pytest.mark.parametrize("text", ["😡😡😡", "@KestrelMobile 🤬"])
+def test_angry_faces_alone_are_a_complaint_for_a_person(demo_engine: AnswerEngine, text: str) -> None:
+    decision = demo_engine.decide(text)
+    assert (decision.action, decision.reasons) == (Action.HANDOFF, ("strong_anger",))
+
+
 def test_an_answer_that_did_not_help_brings_a_person_not_a_youre_welcome(demo_engine: AnswerEngine) -> None:
     decision = demo_engine.decide("thanks but that didnt help")
     assert (decision.action, decision.reasons) == (Action.HANDOFF, ("answer_did_not_help",))
