@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import httpx
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from app.auth.session import SESSION_COOKIE
 from app.simulation import reply_text
@@ -100,11 +100,7 @@ def test_agent_sees_a_new_ticket_live_and_takes_it_from_claim_to_resolve(ui: Bro
 
 
 def test_resolving_while_the_customer_waits_for_a_reply_asks_first(ui: BrowserDesk) -> None:
-    customer = ui.customer_writes("I need to speak to someone about a complaint please")
-    ticket = _ticket_of(ui, customer, "ann")
-    page = ui.page()
-    sign_in(page, ui.stack.server, "ann", PASSWORD)
-    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
+    customer, page = _agent_opens_the_ticket_of(ui, "I need to speak to someone about a complaint please")
     page.get_by_role("button", name="Claim").click()
     warning = page.locator(".ticket-panel .warn")
     expect(warning).to_have_text("Nobody has replied to the customer on this ticket yet.")
@@ -185,11 +181,7 @@ def test_adding_an_existing_user_fails_unless_exist_ok(ui: BrowserDesk) -> None:
 
 
 def test_the_flag_box_stays_open_through_live_refreshes_and_flags_the_message(ui: BrowserDesk) -> None:
-    customer = ui.customer_writes("can i get the roaming add-on for my trip to the moon base")
-    ticket = _ticket_of(ui, customer, "ann")
-    page = ui.page()
-    sign_in(page, ui.stack.server, "ann", PASSWORD)
-    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
+    _, page = _agent_opens_the_ticket_of(ui, "can i get the roaming add-on for my trip to the moon base")
     box = page.locator("details.flag").first
     box.locator("summary").click()
     page.wait_for_timeout(4000)  # the transcript refreshes every 3 s
@@ -233,6 +225,16 @@ def test_a_half_written_reply_survives_the_session_ending_and_goes_out_after_sig
     page.get_by_role("button", name="Send on Messenger").click()
     assert draft in [reply_text(s) for s in ui.stack.sends_to(customer, 2)]
     context.close()
+
+
+def _agent_opens_the_ticket_of(ui: BrowserDesk, text: str) -> tuple[str, Page]:
+    """A new customer writes `text`; agent ann, signed in, opens the conversation once it is handed off."""
+    customer = ui.customer_writes(text)
+    ticket = _ticket_of(ui, customer, "ann")
+    page = ui.page()
+    sign_in(page, ui.stack.server, "ann", PASSWORD)
+    page.goto(f"{ui.stack.server}/ui/conversations/{ticket['conversation_id']}")
+    return customer, page
 
 
 def _ticket_of(ui: BrowserDesk, customer: str, agent: str) -> dict[str, Any]:
