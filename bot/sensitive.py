@@ -40,7 +40,8 @@ CUES: dict[str, re.Pattern[str]] = {
         r"|following me)"
         # a crime against the customer, not a lost phone: "stolen at knifepoint", "i was mugged"
         r"|at (knife|gun)point"
-        r"|(i was|i've been|i got|got|been|was) (mugged|robbed|assaulted|attacked|stabbed)"
+        # ("robbed" is left out: "got robbed by these prices" is a complaint, not a crime)
+        r"|(i was|i've been|i got|got|been|was) (mugged|assaulted|attacked|stabbed)"
         # the phone is their lifeline, or the network's kit is a danger in the street
         r"|only (way|means|phone) (i have )?(to|i can) (call|contact|reach|get) (for )?(help|anyone|someone)"
         r"|(mast|pole|cable|wire|cabinet)s? (has |have |is |are )?(fallen|fell|come down|came down|blown down"
@@ -88,7 +89,7 @@ CUES: dict[str, re.Pattern[str]] = {
         # a newsroom introducing itself
         r"|(i'?m|i am|we'?re|we are|this is \w+) (from|with|at) (the )?(bbc|itv|channel 4|channel 5|sky news"
         r"|guardian|telegraph|daily mail|daily mirror|reuters|financial times|press association"
-        r"|evening standard|which\?))\b",
+        r"|evening standard))\b",
         re.I,
     ),
     "privacy_request": re.compile(

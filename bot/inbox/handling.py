@@ -242,6 +242,7 @@ def _sent_twice(session: Session, message: MessageRow, conversation: Conversatio
 
 PLEASANTRY_AGAIN = "pleasantry_again"
 _PLEASANTRY_WINDOW = timedelta(hours=1)
+_PLEASANTRIES_KEPT_SHORT = ("small_talk:greeting", "small_talk:thanks", "small_talk:goodbye")
 
 
 def _pleasantry_again(
@@ -265,9 +266,6 @@ def _pleasantry_again(
     if reason == "small_talk:greeting" and not already:
         return replace(decision, reasons=reasons, reply=engine.replies.still_here())
     return Decision(Action.IGNORE, decision.confidence, reasons, intent=decision.intent)
-
-
-_PLEASANTRIES_KEPT_SHORT = ("small_talk:greeting", "small_talk:thanks", "small_talk:goodbye")
 
 
 def _options_again(options: Sequence[str], engine: AnswerEngine, failed_attempts: int) -> Decision:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from bot.channels.base import Inbound, Skipped
 from bot.inbox.dead_letters import record_undelivered
 from bot.inbox.models import ConversationRow, JobRow, MessageRow, WebhookDeliveryRow
-from bot.inbox.wakeup import CHANNEL, announce_jobs
+from bot.inbox.wakeup import CHANNEL
 from bot.personal_data import mask_secrets
 from bot.storage import table_of, utcnow
 
@@ -98,8 +98,8 @@ def store_inbound(session: Session, *, events: Sequence[Inbound | Skipped], raw_
             duplicates += 1
             continue
         stored.append(message_id)
-    if stored and _statements(_dialect(session)).store is None:
-        announce_jobs(session)  # workers in other processes start now, not at their next poll
+    # No NOTIFY here: on PostgreSQL the store statement carries it (workers in other processes start at
+    # the commit, not at their next poll); SQLite has none, its other workers poll.
     return IntakeResult(tuple(stored), duplicates, skipped)
 
 

@@ -73,6 +73,7 @@ def test_a_case_for_a_person_is_caught_by_its_cue(text: str, category: str) -> N
         "i'm at the store now, is it open till 8",
         "how much is the cheapest plan, cant afford much",
         "got a text saying im in arrears, how do i clear it",
+        "got robbed by your prices again this month",
     ],
 )
 def test_asking_about_a_scam_or_a_theft_sets_off_no_cue(text: str) -> None:
