@@ -21,7 +21,7 @@ from bot.inbox.states import move
 from bot.pipeline import AnswerEngine
 from bot.replies import Replies
 from bot.storage import aware, table_of, utcnow
-from bot.types import Action, Candidate, ConversationContext, Decision
+from bot.types import Action, Candidate, ConversationContext, Decision, FaqEntry
 
 # Core inserts built once, without the ORM's unit of work: a reply is three rows (message, outbox piece,
 # job), and through ORM flushes they were the worker's largest cost after understanding itself. Several
@@ -189,11 +189,12 @@ def _chosen_option(
     faq_id: str | None = None
     reason = "chosen_option"
     words = message.text.split()
+    options: list[str] = []
     if message.text.startswith(FAQ_PAYLOAD):
         faq_id = message.text[len(FAQ_PAYLOAD) :].strip()
+        options = _offered(_previous_message(session, message))
     elif (match := _NUMBER.match(message.text)) or (after_clarify and len(words) <= _SHORT_ANSWER):
-        previous = _previous_message(session, message)
-        options = (previous.decision or {}).get("options", []) if previous else []
+        options = _offered(_previous_message(session, message))
         if match:
             choice = int(match.group(1)) - 1
             if 0 <= choice < len(options):
@@ -205,7 +206,31 @@ def _chosen_option(
     entry = engine.retriever.entry(faq_id) if faq_id else None
     if entry is None:
         return None
-    return Decision(Action.ANSWER, 1.0, (reason,), faq_id=entry.id, reply=entry.answer_for(message.channel))
+    # The choices are kept with the answer, so that "2" after "1" still picks from them.
+    kept = tuple(Candidate(offered.id, offered.question, 1.0) for offered in _entries(options, engine))
+    return Decision(
+        Action.ANSWER,
+        1.0,
+        (reason,),
+        faq_id=entry.id,
+        reply=entry.answer_for(message.channel),
+        candidates=kept,
+    )
+
+
+def _offered(previous: MessageRow | None) -> list[str]:
+    """The entries the customer's previous message was offered, or chose one of (kept as its candidates)."""
+    record = (previous.decision or {}) if previous is not None else {}
+    if record.get("options"):
+        return list(record["options"])
+    if str((record.get("reasons") or [""])[0]).startswith("chosen_option"):
+        return [str(candidate["faq_id"]) for candidate in record.get("candidates") or []]
+    return []
+
+
+def _entries(options: Sequence[str], engine: AnswerEngine) -> list[FaqEntry]:
+    """The offered entries that still exist, in order."""
+    return [entry for entry in map(engine.retriever.entry, options) if entry is not None]
 
 
 def _previous_message(session: Session, message: MessageRow) -> MessageRow | None:
@@ -273,8 +298,7 @@ def _options_again(options: Sequence[str], engine: AnswerEngine, failed_attempts
     new message, a bare "4" was ignored and the customer heard nothing."""
     if failed_attempts >= engine.config.max_failed_attempts:
         return Decision(Action.HANDOFF, 1.0, ("repeated_failed_attempts",))
-    entries = [entry for entry in (engine.retriever.entry(option) for option in options) if entry]
-    offered = tuple(Candidate(entry.id, entry.question, 1.0) for entry in entries)
+    offered = tuple(Candidate(entry.id, entry.question, 1.0) for entry in _entries(options, engine))
     return Decision(
         Action.CLARIFY,
         1.0,

@@ -216,6 +216,18 @@ def test_a_clarifying_question_answered_in_words_gets_the_answer_chosen(stack: S
     assert _flat(str(reply_text(sends[1]))) == _flat(_answer("cancel-contract", "messenger"))
 
 
+def test_after_one_choice_another_number_picks_from_the_same_choices(stack: Stack) -> None:
+    # The "2" after "1" was read as a new message, a bare number, and ignored: the customer heard nothing.
+    customer = new_customer()
+    for text, replies in (("cancel", 1), ("1", 2), ("2", 3)):
+        assert stack.post("messenger", stack.message("messenger", text, customer=customer)).status_code == 200
+        sends = stack.sends_to(customer, replies)
+    assert [_flat(str(reply_text(s))) for s in sends[1:]] == [
+        _flat(_answer("remove-add-on", "messenger")),
+        _flat(_answer("cancel-contract", "messenger")),
+    ]
+
+
 def test_a_question_sent_twice_in_a_row_is_answered_once(stack: Stack) -> None:
     # The second copy read as "the answer did not help": a person took over a question already answered.
     customer = new_customer()
